@@ -1,0 +1,382 @@
+"""Proofsheet's web layer: the app factory, the pages, the JSON API and the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request,
+                   send_file, url_for)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+import settings
+from generation_request import DEFAULT_MODEL, GenerationRequest, RequestErrors, parse_request
+from generations import run_generation
+from image_server import ImageServerClient
+from store import OUTCOMES, Store
+
+log = logging.getLogger("proofsheet")
+csrf = CSRFProtect()
+pages = Blueprint("pages", __name__)
+api = Blueprint("api", __name__, url_prefix="/api")
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+FORM_FIELDS = ("prompt", "model", "response_format", "n", "size", "seed", "negative_prompt")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        API_BASE=settings.DEFAULT_API_BASE,
+        API_KEY=None,
+        TIMEOUT=300.0,
+        DATA_DIR=app.instance_path,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        PROPAGATE_EXCEPTIONS=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        SERVER_LABEL=None,
+    )
+    app.config.update(settings.from_environment())
+    app.config.update(config or {})
+    data_dir = Path(app.config["DATA_DIR"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(data_dir)
+    app.extensions["store"] = Store(data_dir)
+    app.extensions["client"] = ImageServerClient(app.config["API_BASE"], app.config["API_KEY"],
+                                                 timeout=float(app.config["TIMEOUT"]))
+    csrf.init_app(app)
+    csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
+    app.register_blueprint(pages)
+    app.register_blueprint(api)
+    app.after_request(_security_headers)
+    app.register_error_handler(Exception, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json)
+    return app
+
+
+def _secret_key(data_dir: Path) -> bytes:
+    """Kept in the data folder so that a form opened before a restart still submits."""
+    path = data_dir / "secret_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def store() -> Store:
+    return current_app.extensions["store"]
+
+
+def client() -> ImageServerClient:
+    return current_app.extensions["client"]
+
+
+# -- pages ----------------------------------------------------------------------------------------------------------
+
+@pages.get("/")
+def index() -> str:
+    values = {"model": DEFAULT_MODEL, "response_format": ""}
+    source = store().get(request.args.get("from", type=int) or 0)
+    if source:
+        values = _form_values(source.request)
+    return render_template("index.html", values=values, errors={})
+
+
+@pages.post("/generate")
+def generate() -> Any:
+    parsed = parse_request(request.form)
+    if isinstance(parsed, RequestErrors):
+        return render_template("index.html", values=request.form, errors=parsed), 400
+    generation = run_generation(store(), client(), parsed)
+    return redirect(url_for("pages.generation_page", generation_id=generation.id), code=303)
+
+
+@pages.get("/generations/<int:generation_id>")
+def generation_page(generation_id: int) -> str:
+    generation = store().get(generation_id) or abort(404)
+    return render_template("generation.html", generation=generation, values=_form_values(generation.request),
+                           errors={})
+
+
+@pages.get("/generations/<int:generation_id>/raw.json")
+def raw_json(generation_id: int) -> Response:
+    generation = store().get(generation_id) or abort(404)
+    body = store().raw_body(generation_id)
+    if body is None:
+        abort(404)
+    mimetype = "application/json" if generation.raw_is_json else "text/plain"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=proofsheet-{generation_id}.json"
+    return response
+
+
+@pages.post("/generations/<int:generation_id>/rerun")
+def rerun(generation_id: int) -> Any:
+    generation = store().get(generation_id) or abort(404)
+    parsed = parse_request(generation.request)
+    if isinstance(parsed, RequestErrors):
+        abort(400)
+    again = run_generation(store(), client(), parsed)
+    return redirect(url_for("pages.generation_page", generation_id=again.id), code=303)
+
+
+@pages.post("/generations/<int:generation_id>/delete")
+def delete_generation(generation_id: int) -> Any:
+    store().delete(generation_id) or abort(404)
+    return redirect(url_for("pages.gallery"), code=303)
+
+
+@pages.get("/generations")
+def gallery() -> str:
+    filters = {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],
+               "outcome": request.args.get("outcome", "")}
+    if filters["outcome"] not in ("", "succeeded", "failed"):
+        filters["outcome"] = ""
+    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
+    result = store().gallery(page=page, query=filters["q"], model=filters["model"], outcome=filters["outcome"])
+    return render_template("gallery.html", page=result, filters=filters, models=store().models())
+
+
+@pages.get("/generations/export")
+def export() -> Response:
+    ids = [int(value) for value in request.args.getlist("id") if value.isdigit()][:500]
+    if not ids:
+        abort(400, "Choose at least one generation to export.")
+    archive = store().export_zip(ids)
+    response = Response(archive, mimetype="application/zip")
+    response.headers["Content-Disposition"] = "attachment; filename=proofsheet-export.zip"
+    return response
+
+
+@pages.get("/images/<name>")
+def image(name: str) -> Response:
+    return _stored_file(name, thumbnail=False)
+
+
+@pages.get("/thumbnails/<name>")
+def thumbnail(name: str) -> Response:
+    return _stored_file(name, thumbnail=True)
+
+
+def _stored_file(name: str, thumbnail: bool) -> Response:
+    sha256 = name.split(".", 1)[0]
+    found = store().image_file(sha256, thumbnail) if _HASH.match(sha256) else None
+    if found is None or not found[0].exists():
+        abort(404)
+    path, mimetype = found
+    response = send_file(path, mimetype=mimetype, max_age=31536000, conditional=True)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # named by content hash
+    return response
+
+
+def _form_values(body: dict[str, Any]) -> dict[str, Any]:
+    values = {name: body.get(name) for name in FORM_FIELDS if body.get(name) is not None}
+    values["response_format"] = body.get("response_format") or ""
+    return values
+
+
+# -- JSON API -------------------------------------------------------------------------------------------------------
+
+@api.before_request
+def _json_only_from_this_origin() -> Any:
+    """No CSRF token on the API, so: JSON bodies only, and never from a foreign page."""
+    origin = request.headers.get("Origin")
+    if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+        return _api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return _api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
+        return _api_error(415, "bad_request", "Send the body as JSON with Content-Type: application/json.")
+    return None
+
+
+@api.post("/generate")
+def api_generate() -> Any:
+    body = _json_body()
+    if isinstance(body, Response):
+        return body
+    parsed = parse_request(body)
+    if isinstance(parsed, RequestErrors):
+        return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
+    client_ref = body.get("client_ref") if isinstance(body.get("client_ref"), str) else None
+    generation = run_generation(store(), client(), parsed, client_ref=client_ref[:100] if client_ref else None)
+    if generation is None:
+        return _api_error(410, "deleted", "The generation was deleted while it ran.")
+    return jsonify(generation.to_dict()), _status_for(generation)
+
+
+@api.get("/generations/<int:generation_id>")
+def api_generation(generation_id: int) -> Any:
+    generation = store().get(generation_id)
+    if generation is None:
+        return _api_error(404, "not_found", f"There is no generation {generation_id}.")
+    return jsonify(generation.to_dict())
+
+
+@api.delete("/generations/<int:generation_id>")
+def api_delete(generation_id: int) -> Any:
+    if not store().delete(generation_id):
+        return _api_error(404, "not_found", f"There is no generation {generation_id}.")
+    return jsonify({"deleted": generation_id})
+
+
+@api.post("/cancel")
+def api_cancel() -> Any:
+    body = _json_body()
+    if isinstance(body, Response):
+        return body
+    client_ref = body.get("client_ref")
+    if not isinstance(client_ref, str) or not client_ref:
+        return _api_error(400, "bad_request", "Say which generation to cancel with \"client_ref\".")
+    generation_id = store().cancel(client_ref[:100])
+    if generation_id is None:
+        return _api_error(404, "not_found", "No generation with that client_ref is running.")
+    return jsonify({"cancelled": generation_id})
+
+
+@pages.get("/healthz")
+def healthz() -> Any:
+    problem = client().ping()
+    return jsonify({
+        "app": "ok",
+        "image_server": {"url": client().api_base, "answers": problem is None,
+                         "error": problem.message if problem else None},
+    })
+
+
+def _json_body() -> dict[str, Any] | Response:
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _api_error(400, "bad_request", "The body is not UTF-8 text.")
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        return _api_error(400, "bad_request", f"The body is not valid JSON{where}.")
+    if not isinstance(body, dict):
+        return _api_error(400, "bad_request", "The body must be a JSON object, like "
+                                              "{\"prompt\": \"...\", \"model\": \"flux\"}.")
+    return body
+
+
+def _status_for(generation: Any) -> int:
+    if generation.shown_images:
+        return 200
+    if generation.error and generation.error.kind == "timeout":
+        return 504
+    if generation.status == "cancelled":
+        return 409
+    return 502
+
+
+def _api_error(status: int, kind: str, message: str, **extra: Any) -> Response:
+    response = jsonify({"error": {"kind": kind, "message": message, **extra}})
+    response.status_code = status
+    return response
+
+
+# -- every response -------------------------------------------------------------------------------------------------
+
+def _security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def _error_page(error: Exception) -> Any:
+    """Every error, expected or not, as a plain message: never a traceback."""
+    if isinstance(error, HTTPException):
+        status, message = error.code or 500, _http_message(error)
+    else:
+        log.exception("Unexpected error on %s %s", request.method, request.path)
+        status, message = 500, "Something went wrong inside Proofsheet. The details are in its log."
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return _api_error(status, "http_error" if status < 500 else "internal_error", message)
+    return render_template("error.html", status=status, message=message), status
+
+
+def _http_message(error: HTTPException) -> str:
+    messages = {404: "There is nothing at this address. It may have been deleted.",
+                405: "That page does not take this kind of request.",
+                413: "The request is too large (at most 1 MB)."}
+    described = error.description if error.description and "browser (or proxy)" not in error.description else None
+    return messages.get(error.code) or described or error.name
+
+
+def _csrf_error(error: CSRFError) -> Any:
+    message = "The form had expired or came from another site; nothing was sent. Please submit it again."
+    if request.endpoint == "pages.generate":
+        return render_template("index.html", values=request.form, errors={"form": message}), 400
+    return render_template("error.html", status=400, message=message), 400
+
+
+def _filesize(count: int | None) -> str:
+    if count is None:
+        return ""
+    for unit in ("bytes", "KB", "MB"):
+        if count < 1024 or unit == "MB":
+            return f"{count:,} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return ""
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _pretty_json(value: Any) -> str:
+    """Readable JSON as plain text; autoescaping makes it safe in the page."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+# -- command line ---------------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Proofsheet: see what an image generation server gives back.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--api-base", help="the image server's base URL (default http://localhost:1337/v1)")
+    parser.add_argument("--demo", action="store_true", help="start the built-in demo image server and use it")
+    parser.add_argument("--debug", action="store_true", help="verbose logging")
+    parser.add_argument("--threads", type=int, default=24, help="worker threads (slow generations hold one each)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config: dict[str, Any] = {}
+    if args.api_base:
+        config["API_BASE"] = args.api_base
+    if args.demo:
+        from demo_backend import DemoImageServer
+
+        demo = DemoImageServer().start()
+        config.update(API_BASE=demo.api_base, SERVER_LABEL="built-in demo server (not AI)")
+        log.info("Demo image server (draws placeholders, not AI) at %s", demo.api_base)
+    app = create_app(config)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("Listening on %s: anyone who can reach this address can use Proofsheet and its history.",
+                    args.host)
+    log.info("Proofsheet at http://%s:%d, image server %s", args.host, args.port, app.config["API_BASE"])
+    from waitress import serve
+
+    serve(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=600, ident="Proofsheet")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

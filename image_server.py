@@ -1,0 +1,356 @@
+"""The conversation with the image generation server: build the body, post it, normalise the answer.
+
+Every failure — network, HTTP, JSON, image — becomes a `Problem` on the result; nothing raises to the caller.
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import requests
+
+import images
+from generation_request import GenerationRequest
+from results import GenerationResult, ImageItem, Problem
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+CHUNK = 256 * 1024
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Body:
+    status: int
+    reason: str
+    data: bytes
+
+
+class ImageServerClient:
+    """Talks to one OpenAI-compatible images endpoint (gpt4free, OpenAI, LocalAI...)."""
+
+    def __init__(
+        self,
+        api_base: str,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        connect_timeout: float = 5.0,
+        max_response_bytes: int = 64 * MB,
+        max_image_bytes: int = 32 * MB,
+        image_timeout: float = 60.0,
+        max_redirects: int = 5,
+    ) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_response_bytes = max_response_bytes
+        self.max_image_bytes = max_image_bytes
+        self.image_timeout = image_timeout
+        self._api_key = api_key
+        self.session = requests.Session()
+        self.session.max_redirects = max_redirects
+        self.session.headers["User-Agent"] = "Proofsheet"
+
+    @property
+    def generations_url(self) -> str:
+        return f"{self.api_base}/images/generations"
+
+    @property
+    def models_url(self) -> str:
+        return f"{self.api_base}/models"
+
+    # -- generation ---------------------------------------------------------------------------------------------
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        result = GenerationResult(request=request.to_body(), endpoint=self.generations_url)
+        started = time.monotonic()
+        body = self._exchange("POST", self.generations_url, self.timeout, self.max_response_bytes, json=result.request)
+        if isinstance(body, Problem):
+            result.error = body
+        else:
+            result.status = body.status
+            self._read_answer(body, result)
+        result.notes = asked_vs_got(request, result)
+        result.elapsed = time.monotonic() - started
+        log.info("generate model=%s status=%s images=%d elapsed=%.2fs error=%s", request.model, result.status,
+                 len(result.images), result.elapsed, result.error.kind if result.error else None)
+        return result
+
+    def _read_answer(self, body: Body, result: GenerationResult) -> None:
+        parsed = _parse_json(body.data)
+        result.raw_text = body.data.decode("utf-8", "replace")
+        result.raw_is_json = parsed is not _NOT_JSON
+        result.raw = parsed if result.raw_is_json else result.raw_text
+        if body.status >= 400:
+            result.error = Problem("http_error", _http_error_message(body, parsed))
+        elif parsed is _NOT_JSON:
+            result.error = Problem("bad_response", f"The image server answered {body.status} but not with JSON: "
+                                                   f"{_describe_text(body.data)}")
+        else:
+            self._read_items(parsed, result)
+
+    def _read_items(self, parsed: Any, result: GenerationResult) -> None:
+        if isinstance(parsed, dict) and "error" in parsed and not parsed.get("data"):
+            result.error = Problem("http_error", f"The image server reported an error: {_error_text(parsed)}")
+            return
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
+            result.error = Problem("bad_response", "The image server's JSON has no \"data\" list of images "
+                                                   f"(got {_shape(parsed)}).")
+            return
+        if not parsed["data"]:
+            result.error = Problem("no_images", "The image server answered without any image: \"data\" is empty.")
+            return
+        result.items = [self._read_item(index, entry) for index, entry in enumerate(parsed["data"])]
+        if not result.images:
+            reasons = "; ".join(f"image {item.index + 1}: {item.problem.message}" for item in result.items)
+            result.error = Problem("no_usable_images", f"No image could be shown. {reasons}")
+
+    def _read_item(self, index: int, entry: Any) -> ImageItem:
+        if not isinstance(entry, dict):
+            return ImageItem(index, "none", problem=Problem("bad_item", f"The entry is {_shape(entry)}, not an object."))
+        revised = entry.get("revised_prompt") if isinstance(entry.get("revised_prompt"), str) else None
+        b64, url = entry.get("b64_json"), entry.get("url")
+        if isinstance(b64, str) and b64:
+            item = ImageItem(index, "b64_json", revised_prompt=revised)
+            data = images.decode_base64(b64)
+        elif isinstance(url, str) and url:
+            item = ImageItem(index, "data_uri" if images.is_data_uri(url) else "url", revised_prompt=revised)
+            item.original_url = None if item.source == "data_uri" else url
+            data = self.fetch_image(url)
+        else:
+            return ImageItem(index, "none", revised_prompt=revised,
+                             problem=Problem("bad_item", "The entry has neither a \"url\" nor a \"b64_json\"."))
+        verified = images.verify_image(data) if isinstance(data, bytes) else data
+        if isinstance(verified, Problem):
+            item.problem = verified
+        else:
+            item.image = verified
+        return item
+
+    # -- images by URL ------------------------------------------------------------------------------------------
+
+    def fetch_image(self, url: str) -> bytes | Problem:
+        """Fetch an image the server pointed at, so the browser never has to reach the server itself."""
+        if images.is_data_uri(url):
+            return images.decode_data_uri(url)
+        absolute = urllib.parse.urljoin(self.api_base + "/", url) if url.startswith("/") else url
+        scheme = urllib.parse.urlsplit(absolute).scheme.lower()
+        if scheme not in ("http", "https"):
+            return Problem("bad_scheme", f"The image URL uses the scheme \"{scheme or 'none'}:\"; Proofsheet only "
+                                         "fetches http(s) and data: URLs.")
+        body = self._exchange("GET", absolute, self.image_timeout, self.max_image_bytes, what="image")
+        if isinstance(body, Problem):
+            return body
+        if body.status >= 400:
+            return Problem("fetch_failed", f"Fetching the image at {absolute} failed: {body.status} {body.reason}.")
+        return body.data
+
+    # -- models and health --------------------------------------------------------------------------------------
+
+    def list_models(self) -> list[dict[str, Any]] | Problem:
+        body = self._exchange("GET", self.models_url, 15.0, 16 * MB)
+        if isinstance(body, Problem):
+            return body
+        parsed = _parse_json(body.data)
+        if body.status >= 400:
+            return Problem("http_error", _http_error_message(body, parsed))
+        rows = parsed.get("data") if isinstance(parsed, dict) else parsed
+        if not isinstance(rows, list):
+            return Problem("bad_response", f"The model list is not a list (got {_shape(parsed)}).")
+        return [row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)]
+
+    def ping(self) -> Problem | None:
+        """None when the server answers HTTP at all, quickly."""
+        body = self._exchange("GET", self.models_url, 3.0, 16 * MB)
+        return body if isinstance(body, Problem) else None
+
+    # -- one HTTP exchange, bounded in time and size ------------------------------------------------------------
+
+    def _exchange(self, method: str, url: str, timeout: float, cap: int, what: str = "image server", **kwargs: Any
+                  ) -> Body | Problem:
+        deadline = time.monotonic() + timeout
+        try:
+            with self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
+                                      headers=self._auth_for(url), **kwargs) as response:
+                data = _read_capped(response, cap, deadline, what)
+                if isinstance(data, Problem):
+                    return data
+                return Body(response.status_code, response.reason or _reason(response.status_code), data)
+        except requests.exceptions.ConnectTimeout:
+            return Problem("server_down", _not_reachable(url, what, "did not accept a connection in time"))
+        except requests.exceptions.ConnectionError as exc:
+            if _is_read_timeout(exc):
+                return _timed_out(url, what, timeout)
+            return Problem("server_down", _not_reachable(url, what, "refused the connection or is not running"))
+        except requests.exceptions.Timeout:
+            return _timed_out(url, what, timeout)
+        except requests.exceptions.TooManyRedirects:
+            return Problem("too_many_redirects", f"The {what} at {url} redirected more than "
+                                                 f"{self.session.max_redirects} times.")
+        except requests.exceptions.RequestException as exc:
+            return Problem("server_down", f"The request to the {what} at {url} failed: {type(exc).__name__}.")
+
+    def _auth_for(self, url: str) -> dict[str, str]:
+        """The key goes only to the configured server, never to a third-party image host."""
+        if self._api_key and _origin(url) == _origin(self.api_base):
+            return {"Authorization": f"Bearer {self._api_key}"}
+        return {}
+
+
+def _read_capped(response: requests.Response, cap: int, deadline: float, what: str) -> bytes | Problem:
+    """Read the body chunk by chunk, stopping at the size cap and at the total deadline."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return _too_large(response.url, what, cap, int(declared))
+    data = bytearray()
+    while True:
+        if time.monotonic() > deadline:
+            return _timed_out(response.url, what, None)
+        try:
+            chunk = response.raw.read1(CHUNK, decode_content=True)
+        except Exception as exc:  # urllib3 raises its own family here; requests does not wrap raw reads
+            if "timed out" in str(exc).lower():
+                return _timed_out(response.url, what, None)
+            return Problem("server_down", f"The connection to the {what} broke while reading its answer "
+                                          f"({type(exc).__name__}).")
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > cap:
+            return _too_large(response.url, what, cap, None)
+
+
+# -- messages -----------------------------------------------------------------------------------------------------
+
+def _not_reachable(url: str, what: str, how: str) -> str:
+    hint = " Start gpt4free with `g4f api`, run `python app.py --demo`, or set PROOFSHEET_API_BASE." \
+        if what == "image server" else ""
+    return f"Could not reach the {what} at {url}: it {how}.{hint}"
+
+
+def _timed_out(url: str, what: str, timeout: float | None) -> Problem:
+    limit = f" within {timeout:g} seconds" if timeout else " within the time allowed"
+    return Problem("timeout", f"The {what} at {url} did not finish answering{limit} (PROOFSHEET_TIMEOUT).")
+
+
+def _too_large(url: str, what: str, cap: int, declared: int | None) -> Problem:
+    size = f" ({declared / MB:,.1f} MB)" if declared else ""
+    return Problem("too_large", f"The answer from the {what} at {url} is larger than {cap / MB:g} MB{size}; "
+                                "Proofsheet stopped reading it.")
+
+
+def _http_error_message(body: Body, parsed: Any) -> str:
+    head = f"The image server answered {body.status} {body.reason}"
+    if parsed is not _NOT_JSON:
+        return f"{head}: {_error_text(parsed)}"
+    if not body.data.strip():
+        return f"{head} with an empty body."
+    return f"{head}: {_describe_text(body.data)}"
+
+
+def _error_text(parsed: Any) -> str:
+    """The server's own words, from the shapes gpt4free, OpenAI and FastAPI use."""
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str) and error:
+            return error
+        detail = parsed.get("detail")
+        if isinstance(detail, list) and detail:
+            return "; ".join(_validation_entry(entry) for entry in detail[:10])
+        if isinstance(detail, str) and detail:
+            return detail
+        if isinstance(parsed.get("message"), str):
+            return parsed["message"]
+    return _clip(json.dumps(parsed, ensure_ascii=False))
+
+
+def _validation_entry(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return _clip(str(entry))
+    where = ".".join(str(part) for part in entry.get("loc", []) if part != "body")
+    message = str(entry.get("msg", "invalid"))
+    return f"{where}: {message}" if where else message
+
+
+def _describe_text(data: bytes) -> str:
+    if not data.strip():
+        return "the body is empty."
+    head = data[:4096].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        title = _TITLE.search(data[:65536])
+        named = f" titled \"{_clip(html.unescape(title[1].decode('utf-8', 'replace')).strip(), 120)}\"" \
+            if title else ""
+        return f"it sent an HTML page{named} instead."
+    return f"it sent \"{_clip(data.decode('utf-8', 'replace'))}\"."
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        keys = ", ".join(list(value)[:5])
+        return f"an object with keys {keys}" if keys else "an empty object"
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+
+
+# -- asked vs got -------------------------------------------------------------------------------------------------
+
+def asked_vs_got(request: GenerationRequest, result: GenerationResult) -> list[str]:
+    """Where the answer differs from what was asked: the only proof of what a server did with the request."""
+    notes = []
+    if request.response_format == "b64_json":
+        urls = [item for item in result.items if item.source in ("url", "data_uri")]
+        if urls:
+            notes.append(f"Asked for b64_json but {len(urls)} of {len(result.items)} came as a url.")
+    asked_n = request.n or 1
+    if result.items and len(result.items) != asked_n:
+        notes.append(f"Asked for {asked_n} image{'s' * (asked_n != 1)} but got {len(result.items)}.")
+    asked_size = request.asked_size
+    for item in result.images:
+        got = (item.image.width, item.image.height)
+        if asked_size and got != asked_size:
+            notes.append(f"Image {item.index + 1}: asked {asked_size[0]}×{asked_size[1]}, got {got[0]}×{got[1]}.")
+        if item.revised_prompt and item.revised_prompt.strip() != request.prompt:
+            notes.append(f"Image {item.index + 1}: the server rewrote the prompt.")
+    return notes
+
+
+# -- small helpers ------------------------------------------------------------------------------------------------
+
+_NOT_JSON = object()
+
+
+def _parse_json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _is_read_timeout(exc: Exception) -> bool:
+    return "read timed out" in str(exc).lower()

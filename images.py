@@ -1,0 +1,110 @@
+"""Image bytes: decode base64 and data: URIs, verify with Pillow, measure, and make thumbnails."""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import urllib.parse
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from results import Problem, VerifiedImage
+
+# Raster formats every browser shows; anything else (SVG, HTML, TIFF...) is refused.
+SERVED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+MAX_PIXELS = 50_000_000  # about 7000 x 7000; more is a decompression bomb, not a generated image
+THUMBNAIL_EDGE = 320
+THUMBNAIL_QUALITY = 72
+
+_DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?P<params>(;[^,;]*)*?),(?P<payload>.*)$", re.S | re.I)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def is_data_uri(text: str) -> bool:
+    return text[:5].lower() == "data:"
+
+
+def decode_base64(text: str) -> bytes | Problem:
+    """Decode bare base64 or a base64 data: URI, as servers send them."""
+    if is_data_uri(text):
+        return decode_data_uri(text)
+    try:
+        return base64.b64decode(_WHITESPACE.sub("", text), validate=True)
+    except (binascii.Error, ValueError):
+        return Problem("bad_base64", "The b64_json value is not valid base64.")
+
+
+def decode_data_uri(uri: str) -> bytes | Problem:
+    match = _DATA_URI.match(uri)
+    if not match:
+        return Problem("bad_data_uri", "The data: URI is malformed (no comma before the data).")
+    payload = match["payload"]
+    if ";base64" in match["params"].lower():
+        try:
+            return base64.b64decode(_WHITESPACE.sub("", payload), validate=True)
+        except (binascii.Error, ValueError):
+            return Problem("bad_base64", "The data: URI says base64 but its data is not valid base64.")
+    return urllib.parse.unquote_to_bytes(payload)
+
+
+def verify_image(data: bytes) -> VerifiedImage | Problem:
+    """Decode the bytes fully with Pillow; only a browser-safe raster image passes."""
+    if not data:
+        return Problem("not_an_image", "The image is empty (0 bytes).")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                refusal = _refusal(image)
+                if refusal:
+                    return refusal
+                image.load()
+                return VerifiedImage(
+                    data=data,
+                    format=image.format,
+                    mime=SERVED_FORMATS[image.format],
+                    width=image.width,
+                    height=image.height,
+                    thumbnail=make_thumbnail(image),
+                )
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return Problem("not_an_image", _describe_non_image(data))
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        return Problem("not_an_image", f"The image data is damaged and could not be decoded ({exc}).")
+
+
+def _refusal(image: Image.Image) -> Problem | None:
+    if image.format not in SERVED_FORMATS:
+        return Problem("not_an_image", f"{image.format} images are not shown; only PNG, JPEG, WebP and GIF are.")
+    if image.width * image.height > MAX_PIXELS:
+        return Problem(
+            "too_large",
+            f"The image claims {image.width}×{image.height} pixels, more than the "
+            f"{MAX_PIXELS // 1_000_000} million allowed; it was not decoded.",
+        )
+    return None
+
+
+def _describe_non_image(data: bytes) -> str:
+    head = data[:512].lstrip().lower()
+    if b"<svg" in head or head.startswith(b"<?xml"):
+        return "The server sent an SVG or XML document, not a raster image; it is refused because it can carry script."
+    if head.startswith((b"<!doctype html", b"<html")) or b"<script" in head:
+        return "The server sent an HTML page, not an image."
+    if head.startswith((b"{", b"[")):
+        return "The server sent JSON, not an image."
+    return f"The data is not an image Proofsheet can read ({len(data):,} bytes of something else)."
+
+
+def make_thumbnail(image: Image.Image) -> bytes:
+    """A small WebP for the gallery: tens of kilobytes at most."""
+    frame = ImageOps.exif_transpose(image) if image.format == "JPEG" else image
+    if frame.mode not in ("RGB", "RGBA"):
+        frame = frame.convert("RGBA" if "A" in frame.getbands() or "transparency" in frame.info else "RGB")
+    small = frame.copy()
+    small.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    out = io.BytesIO()
+    small.save(out, "WEBP", quality=THUMBNAIL_QUALITY, method=2)
+    return out.getvalue()

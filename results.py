@@ -1,0 +1,116 @@
+"""The values that travel from the image server client to the store, the pages and the JSON API."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that went wrong, as a kind a program can test and a message a person can read."""
+
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True)
+class VerifiedImage:
+    """Image bytes Pillow has decoded, with the facts it found and a small thumbnail."""
+
+    data: bytes
+    format: str
+    mime: str
+    width: int
+    height: int
+    thumbnail: bytes
+
+    @property
+    def byte_count(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class ImageItem:
+    """One entry of the server's `data[]`: where it came from and, when it verified, the image."""
+
+    index: int
+    source: str  # "b64_json", "url" or "data_uri"
+    original_url: str | None = None
+    revised_prompt: str | None = None
+    image: VerifiedImage | None = None
+    problem: Problem | None = None
+    sha256: str | None = None  # set by the store once the file is kept
+
+    def to_dict(self, src: str | None = None, thumb: str | None = None) -> dict[str, Any]:
+        facts: dict[str, Any] = {
+            "index": self.index,
+            "source": self.source,
+            "original_url": self.original_url,
+            "revised_prompt": self.revised_prompt,
+            "error": self.problem.to_dict() if self.problem else None,
+        }
+        if self.image:
+            facts.update(
+                src=src,
+                thumbnail=thumb,
+                format=self.image.format,
+                width=self.image.width,
+                height=self.image.height,
+                bytes=self.image.byte_count,
+            )
+        return facts
+
+
+@dataclass
+class GenerationResult:
+    """Everything one request to the image server produced, failure included."""
+
+    request: dict[str, Any]
+    endpoint: str
+    status: int | None = None
+    elapsed: float = 0.0
+    raw: Any = None  # the parsed JSON, or the text when the body was not JSON
+    raw_text: str = ""  # the body exactly as received
+    raw_is_json: bool = False
+    items: list[ImageItem] = field(default_factory=list)
+    error: Problem | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[ImageItem]:
+        return [item for item in self.items if item.image is not None]
+
+    @property
+    def item_problems(self) -> list[ImageItem]:
+        return [item for item in self.items if item.problem is not None]
+
+    @property
+    def provider(self) -> str | None:
+        if isinstance(self.raw, dict) and isinstance(self.raw.get("provider"), str):
+            return self.raw["provider"]
+        return None
+
+
+LONG_STRING = 160  # longer strings in the JSON view are base64 or data: URIs, shown shortened
+
+
+def shorten_long_strings(value: Any) -> Any:
+    """The same JSON with long strings (base64, data: URIs) cut to a stub that says how long they were."""
+    if isinstance(value, str) and len(value) > LONG_STRING:
+        return f"{value[:60]}… [{len(value):,} characters]"
+    if isinstance(value, list):
+        return [shorten_long_strings(entry) for entry in value]
+    if isinstance(value, dict):
+        return {key: shorten_long_strings(entry) for key, entry in value.items()}
+    return value
+
+
+def preview_json(raw: Any, is_json: bool = True) -> str:
+    """Pretty, shortened JSON for reading; a body that was not JSON is shown as (shortened) text."""
+    if not is_json:
+        return shorten_long_strings(raw) if raw else "(empty body)"
+    return json.dumps(shorten_long_strings(raw), indent=2, ensure_ascii=False)

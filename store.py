@@ -1,0 +1,418 @@
+"""The history: every generation in SQLite (WAL), every image a file on disk named by its content hash.
+
+Files are written first (temporary name, then rename) and the row is committed after, so a crash at any moment
+leaves neither a half record nor a record pointing at a missing file.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from results import GenerationResult, Problem, preview_json
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+OUTCOMES = ("ok", "partial", "failed", "cancelled", "interrupted", "running")
+
+# Each entry moves the schema one version up; the app applies the missing ones on start.
+MIGRATIONS = [
+    """
+    CREATE TABLE generations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        model TEXT NOT NULL,
+        response_format TEXT,
+        request_json TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        upstream_status INTEGER,
+        provider TEXT,
+        elapsed REAL,
+        error_kind TEXT,
+        error_message TEXT,
+        notes_json TEXT NOT NULL DEFAULT '[]',
+        client_ref TEXT
+    );
+    CREATE INDEX generations_model ON generations(model);
+    CREATE INDEX generations_client_ref ON generations(client_ref);
+    CREATE TABLE images (
+        generation_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        original_url TEXT,
+        revised_prompt TEXT,
+        sha256 TEXT,
+        format TEXT,
+        width INTEGER,
+        height INTEGER,
+        bytes INTEGER,
+        error_kind TEXT,
+        error_message TEXT,
+        PRIMARY KEY (generation_id, position)
+    );
+    CREATE INDEX images_sha256 ON images(sha256);
+    -- Kept apart so that listing generations never reads the large bodies.
+    CREATE TABLE responses (
+        generation_id INTEGER PRIMARY KEY REFERENCES generations(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        body_is_json INTEGER NOT NULL,
+        preview TEXT NOT NULL
+    );
+    """,
+]
+
+
+@dataclass
+class StoredImage:
+    position: int
+    source: str
+    original_url: str | None
+    revised_prompt: str | None
+    sha256: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+    bytes: int | None
+    error: Problem | None
+
+    @property
+    def file_name(self) -> str | None:
+        return f"{self.sha256}.{EXTENSIONS[self.format]}" if self.sha256 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        facts = {
+            "index": self.position, "source": self.source, "original_url": self.original_url,
+            "revised_prompt": self.revised_prompt, "error": self.error.to_dict() if self.error else None,
+        }
+        if self.sha256:
+            facts.update(src=f"/images/{self.file_name}", thumbnail=f"/thumbnails/{self.sha256}.webp",
+                         format=self.format, width=self.width, height=self.height, bytes=self.bytes)
+        return facts
+
+
+@dataclass
+class StoredGeneration:
+    id: int
+    created_at: float
+    status: str
+    prompt: str
+    model: str
+    response_format: str | None
+    request: dict[str, Any]
+    endpoint: str
+    upstream_status: int | None
+    provider: str | None
+    elapsed: float | None
+    error: Problem | None
+    notes: list[str]
+    images: list[StoredImage] = field(default_factory=list)
+    raw_preview: str = ""
+    raw_is_json: bool = False
+
+    @property
+    def shown_images(self) -> list[StoredImage]:
+        return [image for image in self.images if image.sha256]
+
+    @property
+    def image_problems(self) -> list[StoredImage]:
+        return [image for image in self.images if image.error]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "created_at": self.created_at, "status": self.status, "request": self.request,
+            "endpoint": self.endpoint, "upstream_status": self.upstream_status, "provider": self.provider,
+            "elapsed": self.elapsed, "error": self.error.to_dict() if self.error else None, "notes": self.notes,
+            "images": [image.to_dict() for image in self.images], "permalink": f"/generations/{self.id}",
+            "raw": json.loads(self.raw_preview) if self.raw_is_json else (self.raw_preview or None),
+            "raw_url": f"/generations/{self.id}/raw.json",
+        }
+
+
+@dataclass
+class GalleryPage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+class Store:
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.images_dir = self.folder / "images"
+        self.thumbs_dir = self.folder / "thumbnails"
+        self.db_path = self.folder / "proofsheet.sqlite3"
+        self._local = threading.local()
+        self._files_lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
+        for directory in (self.folder, self.images_dir, self.thumbs_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.migrate()
+        self._recover()
+
+    # -- connection and schema ----------------------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.db_path, timeout=10, isolation_level=None, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # in WAL: durable across a killed process
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+        return connection
+
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        version = self.schema_version()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("Migrating the history to schema version %d", number)
+            self.db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    def _recover(self) -> None:
+        """After a crash: generations that were running are marked interrupted; stray files are removed."""
+        self.db.execute(
+            "UPDATE generations SET status='interrupted', error_kind='interrupted', error_message=? "
+            "WHERE status='running'",
+            ("Proofsheet stopped before the image server answered.",),
+        )
+        with self._files_lock:
+            known = {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM images WHERE sha256 IS NOT NULL")}
+            for directory in (self.images_dir, self.thumbs_dir):
+                for path in directory.iterdir():
+                    if path.name.endswith(".tmp") or path.name.split(".")[0] not in known:
+                        path.unlink(missing_ok=True)
+
+    # -- writing ------------------------------------------------------------------------------------------------
+
+    def begin(self, request: dict[str, Any], endpoint: str, client_ref: str | None = None) -> int:
+        """Record a generation as running before the server is asked, so that it is kept whatever happens."""
+        cursor = self.db.execute(
+            "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
+            "client_ref) VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
+            (time.time(), request["prompt"], request["model"], request.get("response_format"),
+             json.dumps(request, ensure_ascii=False), endpoint, client_ref),
+        )
+        return int(cursor.lastrowid)
+
+    def finish(self, generation_id: int, result: GenerationResult) -> str:
+        """Keep the result: image files first, then one transaction for the rows. Returns the final status."""
+        status = _status_of(result)
+        with self._files_lock:
+            for item in result.images:
+                item.sha256 = self._write_image_files(item.image)
+            with self.transaction():
+                current = self.db.execute("SELECT status FROM generations WHERE id=?", (generation_id,)).fetchone()
+                if current is None or current["status"] != "running":
+                    return current["status"] if current else "deleted"  # cancelled or deleted while waiting
+                self._write_rows(generation_id, result, status)
+        return status
+
+    def _write_rows(self, generation_id: int, result: GenerationResult, status: str) -> None:
+        error = result.error
+        self.db.execute(
+            "UPDATE generations SET status=?, upstream_status=?, provider=?, elapsed=?, error_kind=?, "
+            "error_message=?, notes_json=? WHERE id=?",
+            (status, result.status, result.provider, result.elapsed, error.kind if error else None,
+             error.message if error else None, json.dumps(result.notes, ensure_ascii=False), generation_id),
+        )
+        self.db.executemany(
+            "INSERT INTO images (generation_id, position, source, original_url, revised_prompt, sha256, format, "
+            "width, height, bytes, error_kind, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(generation_id, item.index, item.source, item.original_url, item.revised_prompt, item.sha256,
+              item.image.format if item.image else None, item.image.width if item.image else None,
+              item.image.height if item.image else None, item.image.byte_count if item.image else None,
+              item.problem.kind if item.problem else None, item.problem.message if item.problem else None)
+             for item in result.items],
+        )
+        if result.raw_text or result.raw is not None:
+            self.db.execute(
+                "INSERT INTO responses (generation_id, body, body_is_json, preview) VALUES (?, ?, ?, ?)",
+                (generation_id, result.raw_text, result.raw_is_json, preview_json(result.raw, result.raw_is_json)))
+
+    def _write_image_files(self, image: Any) -> str:
+        sha256 = hashlib.sha256(image.data).hexdigest()
+        _write_once(self.images_dir / f"{sha256}.{EXTENSIONS[image.format]}", image.data)
+        _write_once(self.thumbs_dir / f"{sha256}.webp", image.thumbnail)
+        return sha256
+
+    def cancel(self, client_ref: str) -> int | None:
+        """Mark a running generation cancelled; its late answer will not be kept."""
+        row = self.db.execute("SELECT id FROM generations WHERE client_ref=? AND status='running'",
+                              (client_ref,)).fetchone()
+        if row is None:
+            return None
+        self.db.execute("UPDATE generations SET status='cancelled', error_kind='cancelled', "
+                        "error_message='Cancelled while waiting for the image server.' WHERE id=? "
+                        "AND status='running'", (row["id"],))
+        return int(row["id"])
+
+    def delete(self, generation_id: int) -> bool:
+        with self._files_lock:
+            shas = [row[0] for row in self.db.execute(
+                "SELECT sha256 FROM images WHERE generation_id=? AND sha256 IS NOT NULL", (generation_id,))]
+            deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
+            for sha256 in set(shas):
+                if not self.db.execute("SELECT 1 FROM images WHERE sha256=? LIMIT 1", (sha256,)).fetchone():
+                    for path in (*self.images_dir.glob(f"{sha256}.*"), self.thumbs_dir / f"{sha256}.webp"):
+                        path.unlink(missing_ok=True)
+        return deleted
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self.db)
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def get(self, generation_id: int) -> StoredGeneration | None:
+        row = self.db.execute("SELECT * FROM generations WHERE id=?", (generation_id,)).fetchone()
+        if row is None:
+            return None
+        generation = _generation_from_row(row)
+        generation.images = [_image_from_row(image) for image in self.db.execute(
+            "SELECT * FROM images WHERE generation_id=? ORDER BY position", (generation_id,))]
+        response = self.db.execute("SELECT preview, body_is_json FROM responses WHERE generation_id=?",
+                                   (generation_id,)).fetchone()
+        if response:
+            generation.raw_preview, generation.raw_is_json = response[0], bool(response[1])
+        return generation
+
+    def raw_body(self, generation_id: int) -> str | None:
+        row = self.db.execute("SELECT body FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
+        return row[0] if row else None
+
+    def image_file(self, sha256: str, thumbnail: bool = False) -> tuple[Path, str] | None:
+        """The file of a stored image and its verified content type, found through the database."""
+        row = self.db.execute("SELECT sha256, format FROM images WHERE sha256=? LIMIT 1", (sha256,)).fetchone()
+        if row is None:
+            return None
+        if thumbnail:
+            return self.thumbs_dir / f"{row['sha256']}.webp", "image/webp"
+        return self.images_dir / f"{row['sha256']}.{EXTENSIONS[row['format']]}", MIMES[row["format"]]
+
+    def gallery(self, page: int = 1, per_page: int = 24, query: str = "", model: str = "", outcome: str = ""
+                ) -> GalleryPage:
+        where, params = _gallery_filter(query, model, outcome)
+        total = self.db.execute(f"SELECT COUNT(*) FROM generations g {where}", params).fetchone()[0]
+        rows = self.db.execute(
+            "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
+            "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
+            "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
+            " ORDER BY i.position LIMIT 1) AS cover "
+            f"FROM generations g {where} ORDER BY g.id DESC LIMIT ? OFFSET ?",
+            (*params, per_page, (page - 1) * per_page),
+        ).fetchall()
+        return GalleryPage([dict(row) for row in rows], total, page, per_page)
+
+    def models(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT DISTINCT model FROM generations ORDER BY model")]
+
+    def recent_models(self, limit: int = 8) -> list[str]:
+        return [row[0] for row in self.db.execute(
+            "SELECT model FROM generations GROUP BY model ORDER BY MAX(id) DESC LIMIT ?", (limit,))]
+
+    def export_zip(self, generation_ids: Iterable[int]) -> bytes:
+        """Images plus a manifest of requests and responses, for sharing a demo's results."""
+        buffer = io.BytesIO()
+        manifest = []
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for generation_id in dict.fromkeys(generation_ids):
+                generation = self.get(generation_id)
+                if generation is None:
+                    continue
+                entry = generation.to_dict()
+                for image, facts in zip(generation.images, entry["images"]):
+                    if image.sha256:
+                        name = f"images/{generation.id}-{image.position + 1}.{EXTENSIONS[image.format]}"
+                        archive.write(self.images_dir / image.file_name, name, compress_type=zipfile.ZIP_STORED)
+                        facts["file"] = name
+                raw = self.raw_body(generation.id)
+                if raw is not None:
+                    entry["response_file"] = f"responses/{generation.id}.json"
+                    archive.writestr(entry["response_file"], raw)
+                manifest.append(entry)
+            archive.writestr("manifest.json", json.dumps({"generations": manifest}, indent=2, ensure_ascii=False))
+        return buffer.getvalue()
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Content-addressed: an existing file already holds these bytes. Rename makes the write all-or-nothing."""
+    if path.exists():
+        return
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _status_of(result: GenerationResult) -> str:
+    if result.images:
+        return "partial" if result.item_problems else "ok"
+    return "failed"
+
+
+def _gallery_filter(query: str, model: str, outcome: str) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if query:
+        clauses.append("g.prompt LIKE ? ESCAPE '\\'")
+        params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    if model:
+        clauses.append("g.model = ?")
+        params.append(model)
+    if outcome == "succeeded":
+        clauses.append("g.status IN ('ok', 'partial')")
+    elif outcome == "failed":
+        clauses.append("g.status NOT IN ('ok', 'partial', 'running')")
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _generation_from_row(row: sqlite3.Row) -> StoredGeneration:
+    return StoredGeneration(
+        id=row["id"], created_at=row["created_at"], status=row["status"], prompt=row["prompt"], model=row["model"],
+        response_format=row["response_format"], request=json.loads(row["request_json"]), endpoint=row["endpoint"],
+        upstream_status=row["upstream_status"], provider=row["provider"], elapsed=row["elapsed"],
+        error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
+        notes=json.loads(row["notes_json"]),
+    )
+
+
+def _image_from_row(row: sqlite3.Row) -> StoredImage:
+    return StoredImage(
+        position=row["position"], source=row["source"], original_url=row["original_url"],
+        revised_prompt=row["revised_prompt"], sha256=row["sha256"], format=row["format"], width=row["width"],
+        height=row["height"], bytes=row["bytes"],
+        error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
+    )
