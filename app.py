@@ -46,6 +46,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         PROPAGATE_EXCEPTIONS=False,
         WTF_CSRF_TIME_LIMIT=None,
         SERVER_LABEL=None,
+        MAX_RESPONSE_BYTES=64 * 1024 * 1024,
+        MAX_IMAGE_BYTES=32 * 1024 * 1024,
     )
     app.config.update(settings.from_environment())
     app.config.update(config or {})
@@ -53,8 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(data_dir)
     app.extensions["store"] = Store(data_dir)
-    app.extensions["client"] = ImageServerClient(app.config["API_BASE"], app.config["API_KEY"],
-                                                 timeout=float(app.config["TIMEOUT"]))
+    app.extensions["client"] = ImageServerClient(
+        app.config["API_BASE"], app.config["API_KEY"], timeout=float(app.config["TIMEOUT"]),
+        max_response_bytes=app.config["MAX_RESPONSE_BYTES"], max_image_bytes=app.config["MAX_IMAGE_BYTES"])
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
     app.register_blueprint(pages)

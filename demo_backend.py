@@ -41,6 +41,7 @@ class DemoImageServer:
         handler = type("BoundHandler", (DemoHandler,), {"demo": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False  # a slow answer in flight must not hold up stop()
         self._thread: threading.Thread | None = None
 
     @property
@@ -114,6 +115,10 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._send_json(422, {"detail": [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]})
             return
         self.demo.requests_seen.append(body)
+        model = body.get("model") or "flux"
+        if model not in IMAGE_MODELS:  # as gpt4free answers an unknown model
+            self._send_json(404, {"error": {"message": f"Model not found: {model}"}, "model": model})
+            return
         if self.demo.delay:
             time.sleep(self.demo.delay)
         self._send_json(200, self._generate(body))

@@ -1,0 +1,55 @@
+"""Regenerate the README's screenshots: the app and its demo server on loopback, real Chromium at 1366×768.
+
+    python docs/make_screenshots.py
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from waitress.server import create_server  # noqa: E402
+
+from app import create_app  # noqa: E402
+from demo_backend import DemoImageServer  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+PROMPTS = ["A lighthouse on a cliff at dawn, oil painting", "hello world user", "A fox in the snow, watercolour",
+           "Neon city street in the rain", "A bowl of ramen, studio photo", "Paper boats on a pond"]
+
+
+def main() -> None:
+    out = ROOT / "docs"
+    with DemoImageServer() as demo, tempfile.TemporaryDirectory() as data:
+        app = create_app({"API_BASE": demo.api_base, "DATA_DIR": data, "SERVER_LABEL": "built-in demo server (not AI)"})
+        server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        base = f"http://127.0.0.1:{server.effective_port}"
+        client = app.test_client()
+        for prompt in PROMPTS[2:]:
+            client.post("/api/generate", json={"prompt": prompt, "model": "flux", "response_format": "b64_json"})
+        client.post("/api/generate", json={"prompt": "A robot", "model": "flux-pro-ultra"})
+        result = client.post("/api/generate", json={"prompt": PROMPTS[0], "model": "flux", "n": 2,
+                                                    "response_format": "b64_json"}).get_json()
+        shots = {"result": f"/generations/{result['id']}", "gallery": "/generations", "main": "/"}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for scheme in ("light", "dark"):
+                page = browser.new_page(viewport={"width": 1366, "height": 768}, color_scheme=scheme)
+                for name, path in shots.items():
+                    page.goto(base + path)
+                    page.wait_for_timeout(400)
+                    page.screenshot(path=str(out / f"{name}-{scheme}.png"))
+                page.close()
+            browser.close()
+        server.close()
+
+
+if __name__ == "__main__":
+    main()

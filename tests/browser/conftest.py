@@ -1,0 +1,59 @@
+"""Real headless Chromium (Debian's) driven by Playwright, against the app served by waitress on loopback."""
+import threading
+
+import pytest
+from playwright.sync_api import sync_playwright
+from waitress.server import create_server
+
+from tests.conftest import make_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+class LiveApp:
+    """The app on a real socket, as a person's browser reaches it."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_app(tmp_path, demo_server):
+    live = LiveApp(make_app(tmp_path, demo_server.api_base, WTF_CSRF_ENABLED=True))
+    yield live
+    live.stop()
+
+
+def _is_script_error(message) -> bool:
+    """Console errors, except Chromium's note that a page answered 4xx: the tests ask for those on purpose."""
+    return message.type == "error" and "the server responded with a status of 4" not in message.text
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page at 1366×768 that fails the test on any JavaScript error or console error."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda message: _is_script_error(message) and page.errors.append(message.text))
+    yield page
+    context.close()
+    assert page.errors == []

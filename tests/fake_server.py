@@ -1,0 +1,100 @@
+"""A scriptable image server on a real loopback socket: each test says how it should misbehave."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drip_every: float | None = None  # send the body one byte at a time, this many seconds apart
+    send_length: bool = True
+
+
+class FakeImageServer:
+    def __init__(self) -> None:
+        self.replies: dict[tuple[str, str], Reply | Callable[[BaseHTTPRequestHandler], None]] = {}
+        self.received: list[dict[str, Any]] = []
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    @property
+    def api_base(self) -> str:
+        return self.base_url + "/v1"
+
+    def on(self, method: str, path: str, status: int = 200, json_body: Any = None, body: bytes = b"",
+           content_type: str = "application/json", **options: Any) -> None:
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+        self.replies[(method, path)] = Reply(status, body, {"Content-Type": content_type}, **options)
+
+    def on_generate(self, **kwargs: Any) -> None:
+        self.on("POST", "/v1/images/generations", **kwargs)
+
+    def on_call(self, method: str, path: str, respond: Callable[[BaseHTTPRequestHandler], None]) -> None:
+        self.replies[(method, path)] = respond
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeImageServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def _answer(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        self.fake.received.append({"method": method, "path": self.path, "headers": dict(self.headers), "body": raw})
+        reply = self.fake.replies.get((method, self.path.split("?")[0]))
+        if reply is None:
+            reply = Reply(404, b'{"detail": "Not Found"}', {"Content-Type": "application/json"})
+        if callable(reply):
+            reply(self)
+            return
+        time.sleep(reply.delay)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if reply.send_length:
+            self.send_header("Content-Length", str(len(reply.body)))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            if reply.drip_every is None:
+                self.wfile.write(reply.body)
+            else:
+                for byte in reply.body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.drip_every)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if not reply.send_length:
+            self.close_connection = True

@@ -1,0 +1,89 @@
+"""The client against the real demo server: the body it sends and what it makes of the answer."""
+import json
+
+import pytest
+
+from generation_request import GenerationRequest, parse_request
+from image_server import ImageServerClient
+from tests.conftest import png_base64
+
+
+def generate(server, **fields):
+    return ImageServerClient(server.api_base, timeout=10).generate(parse_request({"prompt": "hello world user", **fields}))
+
+
+@pytest.mark.parametrize("response_format, source", [(None, "url"), ("url", "data_uri"), ("b64_json", "b64_json")])
+def test_each_response_format_gives_a_verified_image(demo_server, response_format, source):
+    result = generate(demo_server, response_format=response_format)
+    assert result.error is None and result.status == 200
+    [item] = result.items
+    assert item.source == source
+    assert (item.image.format, item.image.width, item.image.height) == ("PNG", 1024, 1024)
+    assert item.image.data.startswith(b"\x89PNG")
+
+
+def test_body_is_exactly_the_original_request_when_nothing_optional_is_set(demo_server):
+    generate(demo_server)
+    assert demo_server.requests_seen == [{"model": "flux", "prompt": "hello world user", "response_format": None}]
+
+
+def test_optional_fields_are_sent_only_when_set(demo_server):
+    generate(demo_server, response_format="b64_json", n="2", size="256x128", seed="7", negative_prompt="blur")
+    assert demo_server.requests_seen[-1] == {"model": "flux", "prompt": "hello world user", "response_format": "b64_json",
+                                             "n": 2, "size": "256x128", "seed": 7, "negative_prompt": "blur"}
+
+
+def test_n_and_size_are_honoured_by_the_demo_server(demo_server):
+    result = generate(demo_server, n=3, size="320x200", response_format="b64_json")
+    assert [(i.image.width, i.image.height) for i in result.images] == [(320, 200)] * 3
+    assert result.notes == []
+
+
+def test_null_format_url_is_absolute_on_the_server_and_fetched_by_the_app(demo_server):
+    result = generate(demo_server)
+    assert result.items[0].original_url.startswith(demo_server.base_url + "/media/")
+
+
+def test_relative_media_url_is_resolved_against_the_server(fake_server):
+    fake_server.on("GET", "/media/a.png", body=__import__("base64").b64decode(png_base64()), content_type="image/png")
+    fake_server.on_generate(json_body={"data": [{"url": "/media/a.png"}]})
+    result = ImageServerClient(fake_server.api_base).generate(GenerationRequest("x"))
+    assert result.error is None
+    assert result.items[0].original_url == "/media/a.png"
+    assert result.images[0].image.width == 64
+
+
+def test_api_key_is_sent_as_bearer_to_the_server_but_never_to_other_hosts(fake_server, demo_server):
+    demo_url = demo_server.base_url + "/media/" + demo_server.keep_media(__import__("base64").b64decode(png_base64()))
+    fake_server.on_generate(json_body={"data": [{"url": demo_url}]})
+    ImageServerClient(fake_server.api_base, api_key="sk-secret").generate(GenerationRequest("x"))
+    assert fake_server.received[0]["headers"]["Authorization"] == "Bearer sk-secret"
+    # the demo server records nothing about headers, so check the client's own decision
+    assert ImageServerClient(fake_server.api_base, api_key="k")._auth_for(demo_url) == {}
+
+
+def test_raw_body_is_kept_exactly_as_received(fake_server):
+    body = {"created": 1, "data": [{"b64_json": png_base64()}], "provider": "Fake"}
+    fake_server.on_generate(json_body=body)
+    result = ImageServerClient(fake_server.api_base).generate(GenerationRequest("x"))
+    assert json.loads(result.raw_text) == body and result.raw == body and result.provider == "Fake"
+
+
+def test_asked_vs_got_notes(fake_server):
+    fake_server.on("GET", "/media/a.png", body=__import__("base64").b64decode(png_base64(64, 48)),
+                   content_type="image/png")
+    fake_server.on_generate(json_body={"data": [
+        {"b64_json": png_base64(64, 48), "revised_prompt": "a cat, photorealistic"},
+        {"url": "/media/a.png"},
+    ]})
+    request = GenerationRequest("a cat", response_format="b64_json", n=3, size="1024x1024")
+    notes = ImageServerClient(fake_server.api_base).generate(request).notes
+    assert "Asked for b64_json but 1 of 2 came as a url." in notes
+    assert "Asked for 3 images but got 2." in notes
+    assert "Image 1: asked 1024×1024, got 64×48." in notes
+    assert "Image 1: the server rewrote the prompt." in notes
+
+
+def test_models_are_listed(demo_server):
+    models = ImageServerClient(demo_server.api_base).list_models()
+    assert "flux" in [row["id"] for row in models]
