@@ -144,13 +144,20 @@ def delete_generation(generation_id: int) -> Any:
 
 @pages.get("/generations")
 def gallery() -> str:
-    filters = {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],
-               "outcome": request.args.get("outcome", "")}
-    if filters["outcome"] not in ("", "succeeded", "failed"):
-        filters["outcome"] = ""
-    page = max(1, min(request.args.get("page", 1, type=int), 100_000))
-    result = store().gallery(page=page, query=filters["q"], model=filters["model"], outcome=filters["outcome"])
+    filters = _gallery_filters()
+    result = store().gallery(page=_page_number(), query=filters["q"], model=filters["model"],
+                             outcome=filters["outcome"])
     return render_template("gallery.html", page=result, filters=filters, models=store().models())
+
+
+def _gallery_filters() -> dict[str, str]:
+    outcome = request.args.get("outcome", "")
+    return {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],
+            "outcome": outcome if outcome in ("succeeded", "failed") else ""}
+
+
+def _page_number() -> int:
+    return max(1, min(request.args.get("page", 1, type=int), 100_000))
 
 
 @pages.get("/generations/export")
@@ -219,6 +226,19 @@ def api_generate() -> Any:
     if generation is None:
         return _api_error(410, "deleted", "The generation was deleted while it ran.")
     return jsonify(generation.to_dict()), _status_for(generation)
+
+
+@api.get("/generations")
+def api_generations() -> Any:
+    filters = _gallery_filters()
+    per_page = max(1, min(request.args.get("per_page", 24, type=int), 1000))
+    result = store().gallery(page=_page_number(), per_page=per_page, query=filters["q"], model=filters["model"],
+                             outcome=filters["outcome"])
+    for row in result.rows:
+        cover = row.pop("cover")
+        row["thumbnail"] = f"/thumbnails/{cover}.webp" if cover else None
+    rows = result.rows
+    return jsonify({"generations": rows, "total": result.total, "page": result.page, "pages": result.pages})
 
 
 @api.get("/generations/<int:generation_id>")

@@ -72,6 +72,16 @@ MIGRATIONS = [
         preview TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        prompt TEXT NOT NULL,
+        kind TEXT NOT NULL
+    );
+    ALTER TABLE generations ADD COLUMN group_id INTEGER REFERENCES groups(id) ON DELETE SET NULL;
+    CREATE INDEX generations_group ON generations(group_id);
+    """,
 ]
 
 

@@ -1,0 +1,157 @@
+"""The history: kept across restarts, browsable, searchable, deletable, exportable."""
+import io
+import json
+import re
+import sqlite3
+import zipfile
+
+from PIL import Image
+
+from store import MIGRATIONS, Store
+from tests.conftest import make_app
+
+IMG_SRC = re.compile(r'<img src="/images/([0-9a-f]{64})\.png"')
+
+
+def api_generate(client, prompt="a cat", **fields):
+    return client.post("/api/generate", json={"prompt": prompt, "response_format": "b64_json", **fields}).get_json()
+
+
+def test_history_survives_a_restart(tmp_path, demo_server):
+    first = make_app(tmp_path, demo_server.api_base).test_client()
+    kept = api_generate(first, "kept across restarts")
+    again = make_app(tmp_path, demo_server.api_base).test_client()
+    page = again.get(f"/generations/{kept['id']}").get_data(as_text=True)
+    assert "kept across restarts" in page
+    assert again.get(kept["images"][0]["src"]).data.startswith(b"\x89PNG")
+    assert "kept across restarts" in again.get("/generations").get_data(as_text=True)
+
+
+def test_failed_generations_are_kept_and_marked(client):
+    failed = client.post("/api/generate", json={"prompt": "no such model", "model": "not-a-model"}).get_json()
+    assert failed["status"] == "failed"
+    gallery = client.get("/generations").get_data(as_text=True)
+    assert "no such model" in gallery and "Model not found: not-a-model" in gallery
+    assert 'class="badge status-failed"' in gallery
+
+
+def test_thumbnails_are_small_webp_images(client):
+    generation = api_generate(client)
+    thumbnail = client.get(generation["images"][0]["thumbnail"])
+    assert thumbnail.mimetype == "image/webp"
+    assert len(thumbnail.data) < 40_000
+    with Image.open(io.BytesIO(thumbnail.data)) as image:
+        assert image.format == "WEBP" and max(image.size) == 320
+
+
+def test_gallery_is_newest_first_and_paginated(client):
+    for number in range(30):
+        api_generate(client, f"prompt number {number:02d}", size="64x64")
+    first = client.get("/generations").get_data(as_text=True)
+    assert first.index("prompt number 29") < first.index("prompt number 28")
+    assert "prompt number 05" not in first and "Page 1 of 2" in first
+    second = client.get("/generations?page=2").get_data(as_text=True)
+    assert "prompt number 05" in second and "prompt number 29" not in second
+    assert first.count('class="gallery-card') == 24 and second.count('class="gallery-card') == 6
+
+
+def test_gallery_search_and_filters(client):
+    api_generate(client, "a red fox in snow", size="64x64")
+    api_generate(client, "a blue whale", size="64x64", model="sdxl-turbo")
+    client.post("/api/generate", json={"prompt": "a fox that fails", "model": "missing-model"})
+    page = client.get("/generations?q=fox").get_data(as_text=True)
+    assert "a red fox in snow" in page and "a fox that fails" in page and "a blue whale" not in page
+    page = client.get("/generations?model=sdxl-turbo").get_data(as_text=True)
+    assert "a blue whale" in page and "fox" not in page
+    page = client.get("/generations?q=fox&outcome=failed").get_data(as_text=True)
+    assert "a fox that fails" in page and "a red fox in snow" not in page
+    page = client.get("/generations?q=100%25_off").get_data(as_text=True)
+    assert "No generation matches these filters." in page
+
+
+def test_use_these_settings_fills_the_form(client):
+    generation = api_generate(client, "settings to reuse", model="dall-e-3", size="128x96", seed=42)
+    page = client.get(f"/?from={generation['id']}").get_data(as_text=True)
+    assert "settings to reuse</textarea>" in page
+    assert 'value="dall-e-3"' in page and 'value="128x96"' in page and 'value="42"' in page
+    assert '<option value="b64_json" selected>' in page
+
+
+def test_run_again_makes_a_new_generation_with_the_same_request(client):
+    generation = api_generate(client, "run me twice", size="64x64")
+    response = client.post(f"/generations/{generation['id']}/rerun")
+    assert response.status_code == 303
+    again = client.get("/api" + response.headers["Location"]).get_json()
+    assert again["id"] != generation["id"] and again["request"] == generation["request"]
+
+
+def test_delete_removes_the_generation_and_unreferenced_files(client, app):
+    shared_a = api_generate(client, "same image", size="64x64")
+    shared_b = api_generate(client, "same image", size="64x64")  # the demo draws the same bytes again
+    assert shared_a["images"][0]["src"] == shared_b["images"][0]["src"]
+    assert client.delete(f"/api/generations/{shared_a['id']}").get_json() == {"deleted": shared_a["id"]}
+    assert client.get(f"/generations/{shared_a['id']}").status_code == 404
+    assert client.get(shared_b["images"][0]["src"]).status_code == 200  # still used by the other
+    response = client.post(f"/generations/{shared_b['id']}/delete")
+    assert response.status_code == 303 and response.headers["Location"] == "/generations"
+    assert client.get(shared_b["images"][0]["src"]).status_code == 404
+    store = app.extensions["store"]
+    assert list(store.images_dir.iterdir()) == [] and list(store.thumbs_dir.iterdir()) == []
+    assert client.delete(f"/api/generations/{shared_b['id']}").status_code == 404
+
+
+def test_delete_button_asks_for_confirmation_first(client):
+    generation = api_generate(client)
+    page = client.get(f"/generations/{generation['id']}").get_data(as_text=True)
+    confirm = page[page.index('<details class="confirm-delete">'):]
+    assert confirm.index("<summary") < confirm.index("Delete this generation and its images?") < \
+        confirm.index('<button type="submit" class="danger">Yes, delete</button>')
+
+
+def test_export_zip_holds_the_images_and_a_manifest(client):
+    one = api_generate(client, "first for export", n=2, size="64x64")
+    two = client.post("/api/generate", json={"prompt": "second, failed", "model": "gone"}).get_json()
+    response = client.get(f"/generations/export?id={one['id']}&id={two['id']}")
+    assert response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    manifest = json.loads(archive.read("manifest.json"))["generations"]
+    assert [entry["request"]["prompt"] for entry in manifest] == ["first for export", "second, failed"]
+    files = [image["file"] for image in manifest[0]["images"]]
+    assert files == [f"images/{one['id']}-1.png", f"images/{one['id']}-2.png"]
+    for name in files:
+        assert Image.open(io.BytesIO(archive.read(name))).size == (64, 64)
+    assert json.loads(archive.read(manifest[0]["response_file"]))["data"][0]["b64_json"]
+    assert manifest[1]["error"]["message"] == "The image server answered 404 Not Found: Model not found: gone"
+    assert client.get("/generations/export").status_code == 400
+
+
+def test_gallery_offers_export_of_chosen_generations(client):
+    generation = api_generate(client)
+    page = client.get("/generations").get_data(as_text=True)
+    assert 'action="/generations/export"' in page
+    assert f'name="id" value="{generation["id"]}"' in page
+
+
+def test_an_old_schema_is_migrated_on_start_keeping_its_rows(tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    db = sqlite3.connect(folder / "proofsheet.sqlite3")
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO generations (created_at, status, prompt, model, request_json, endpoint) "
+               "VALUES (1, 'failed', 'from version one', 'flux', '{\"prompt\": \"from version one\"}', 'http://x')")
+    db.commit()
+    db.close()
+    store = Store(folder)
+    assert store.schema_version() == len(MIGRATIONS)
+    assert store.gallery().rows[0]["prompt"] == "from version one"
+
+
+def test_a_generation_left_running_by_a_crash_is_marked_interrupted(tmp_path):
+    store = Store(tmp_path)
+    generation_id = store.begin({"prompt": "in flight", "model": "flux"}, "http://x")
+    (store.images_dir / "half-written.png.1.2.tmp").write_bytes(b"\x89PNG half")
+    reopened = Store(tmp_path)
+    generation = reopened.get(generation_id)
+    assert generation.status == "interrupted"
+    assert generation.error.message == "Proofsheet stopped before the image server answered."
+    assert list(reopened.images_dir.iterdir()) == []
