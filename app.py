@@ -17,10 +17,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 import settings
-from generation_request import DEFAULT_MODEL, GenerationRequest, RequestErrors, parse_request
-from generations import run_generation
+from generation_request import DEFAULT_MODEL, RequestErrors, parse_compare, parse_request
+from generations import run_compare, run_generation, start_compare
 from image_server import ImageServerClient
-from store import OUTCOMES, Store
+from model_catalog import ModelCatalog
+from snippets import curl_command, python_snippet
+from store import Store
 
 log = logging.getLogger("proofsheet")
 csrf = CSRFProtect()
@@ -58,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["client"] = ImageServerClient(
         app.config["API_BASE"], app.config["API_KEY"], timeout=float(app.config["TIMEOUT"]),
         max_response_bytes=app.config["MAX_RESPONSE_BYTES"], max_image_bytes=app.config["MAX_IMAGE_BYTES"])
+    app.extensions["models"] = ModelCatalog(app.extensions["client"])
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
     app.register_blueprint(pages)
@@ -66,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(Exception, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json)
+    app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet)
     return app
 
 
@@ -95,7 +99,7 @@ def index() -> str:
     source = store().get(request.args.get("from", type=int) or 0)
     if source:
         values = _form_values(source.request)
-    return render_template("index.html", values=values, errors={})
+    return render_template("index.html", values=values, errors={}, recent=store().gallery(per_page=12).rows)
 
 
 @pages.post("/generate")
@@ -103,15 +107,52 @@ def generate() -> Any:
     parsed = parse_request(request.form)
     if isinstance(parsed, RequestErrors):
         return render_template("index.html", values=request.form, errors=parsed), 400
-    generation = run_generation(store(), client(), parsed)
+    generation = run_generation(store(), client(), parsed) or abort(404)
     return redirect(url_for("pages.generation_page", generation_id=generation.id), code=303)
 
 
 @pages.get("/generations/<int:generation_id>")
 def generation_page(generation_id: int) -> str:
     generation = store().get(generation_id) or abort(404)
-    return render_template("generation.html", generation=generation, values=_form_values(generation.request),
-                           errors={})
+    return render_template("index.html", generation=generation, values=_form_values(generation.request), errors={})
+
+
+@pages.get("/generations/<int:generation_id>/fragment")
+def generation_fragment(generation_id: int) -> str:
+    """The result alone, for the page's script to put in place without a reload."""
+    generation = store().get(generation_id) or abort(404)
+    return render_template("_result.html", generation=generation)
+
+
+@pages.get("/generations/<int:generation_id>/cell")
+def generation_cell(generation_id: int) -> str:
+    """One cell of a comparison grid."""
+    generation = store().get(generation_id) or abort(404)
+    return render_template("_cell.html", generation=generation, cell=generation.request)
+
+
+@pages.get("/compare")
+def compare_form() -> str:
+    values: dict[str, Any] = {"models": "flux, sdxl-turbo, dall-e-3", "response_format": ""}
+    group = store().group(request.args.get("from", type=int) or 0)
+    if group:
+        values = _compare_values(group.cells)
+    return render_template("compare.html", values=values, errors={}, group=None)
+
+
+@pages.post("/compare")
+def compare() -> Any:
+    parsed = parse_compare(request.form)
+    if isinstance(parsed, RequestErrors):
+        return render_template("compare.html", values=request.form, errors=parsed, group=None), 400
+    group = run_compare(store(), client(), parsed)
+    return redirect(url_for("pages.compare_page", group_id=group.id), code=303)
+
+
+@pages.get("/compare/<int:group_id>")
+def compare_page(group_id: int) -> str:
+    group = store().group(group_id) or abort(404)
+    return render_template("compare.html", values=_compare_values(group.cells), errors={}, group=group)
 
 
 @pages.get("/generations/<int:generation_id>/raw.json")
@@ -132,7 +173,7 @@ def rerun(generation_id: int) -> Any:
     parsed = parse_request(generation.request)
     if isinstance(parsed, RequestErrors):
         abort(400)
-    again = run_generation(store(), client(), parsed)
+    again = run_generation(store(), client(), parsed) or abort(404)
     return redirect(url_for("pages.generation_page", generation_id=again.id), code=303)
 
 
@@ -192,6 +233,13 @@ def _stored_file(name: str, thumbnail: bool) -> Response:
     return response
 
 
+def _compare_values(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    values = _form_values(cells[0])
+    values["models"] = ", ".join(dict.fromkeys(cell["model"] for cell in cells))
+    values["seeds"] = ", ".join(dict.fromkeys(str(cell["seed"]) for cell in cells if cell.get("seed") is not None))
+    return values
+
+
 def _form_values(body: dict[str, Any]) -> dict[str, Any]:
     values = {name: body.get(name) for name in FORM_FIELDS if body.get(name) is not None}
     values["response_format"] = body.get("response_format") or ""
@@ -222,10 +270,55 @@ def api_generate() -> Any:
     if isinstance(parsed, RequestErrors):
         return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
     client_ref = body.get("client_ref") if isinstance(body.get("client_ref"), str) else None
-    generation = run_generation(store(), client(), parsed, client_ref=client_ref[:100] if client_ref else None)
+    group = _group_cell(body)
+    if isinstance(group, Response):
+        return group
+    generation = run_generation(store(), client(), parsed, client_ref[:100] if client_ref else None, group)
     if generation is None:
         return _api_error(410, "deleted", "The generation was deleted while it ran.")
     return jsonify(generation.to_dict()), _status_for(generation)
+
+
+def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None | Response:
+    """A cell of a comparison started with POST /api/groups: its group id and position."""
+    if body.get("group_id") is None:
+        return None
+    group_id, position = body.get("group_id"), body.get("group_position", 0)
+    if not (isinstance(group_id, int) and isinstance(position, int)) or store().group(group_id) is None:
+        return _api_error(400, "bad_request", "\"group_id\" must name a comparison started with POST /api/groups.")
+    return group_id, position
+
+
+@api.post("/compare")
+def api_compare() -> Any:
+    """Every cell in parallel; answers when the last one is done."""
+    body = _json_body()
+    if isinstance(body, Response):
+        return body
+    parsed = parse_compare(body)
+    if isinstance(parsed, RequestErrors):
+        return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
+    return jsonify(run_compare(store(), client(), parsed).to_dict())
+
+
+@api.post("/groups")
+def api_start_group() -> Any:
+    """Start a comparison whose cells the page then sends one by one, filling the grid as each answer arrives."""
+    body = _json_body()
+    if isinstance(body, Response):
+        return body
+    parsed = parse_compare(body)
+    if isinstance(parsed, RequestErrors):
+        return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
+    group_id = start_compare(store(), parsed)
+    return jsonify({"id": group_id, "permalink": f"/compare/{group_id}",
+                    "cells": [cell.to_body() for cell in parsed.cells]}), 201
+
+
+@api.get("/models")
+def api_models() -> Any:
+    catalog: ModelCatalog = current_app.extensions["models"]
+    return jsonify(catalog.models(store().recent_models(), refresh=request.args.get("refresh") == "1"))
 
 
 @api.get("/generations")

@@ -147,3 +147,52 @@ _CHECKS = {
     "seed": _seed,
     "negative_prompt": _negative_prompt,
 }
+
+
+MAX_CELLS = 8
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """One prompt sent to several models, or one model with several seeds (or both): one request a cell."""
+
+    prompt: str
+    cells: list[GenerationRequest]
+
+
+def parse_compare(fields: Mapping[str, Any]) -> CompareRequest | RequestErrors:
+    errors = RequestErrors()
+    models = _list(fields.get("models"))
+    seeds = _list(fields.get("seeds")) or [None]
+    if not models:
+        errors["models"] = "Name at least one model."
+    elif len(models) * len(seeds) > MAX_CELLS:
+        errors["models"] = f"At most {MAX_CELLS} images side by side: {len(models)} models × {len(seeds)} seeds is " \
+                           f"{len(models) * len(seeds)}."
+    elif len(models) * len(seeds) < 2:
+        errors["models"] = "Name at least two models, or one model and two seeds."
+    shared = {name: fields.get(name) for name in ("prompt", "response_format", "n", "size", "negative_prompt")}
+    cells = []
+    for model in models or [DEFAULT_MODEL]:
+        for seed in seeds:
+            parsed = parse_request({**shared, "model": model, "seed": seed})
+            if isinstance(parsed, RequestErrors):
+                errors.update({("models" if name == "model" else "seeds" if name == "seed" else name): message
+                               for name, message in parsed.items()})
+            else:
+                cells.append(parsed)
+    if errors:
+        return errors
+    return CompareRequest(cells[0].prompt, cells)
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON list, or text separated by commas or new lines, without blanks or repeats."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[,\n]", value)
+    if not isinstance(value, list):
+        return [value]
+    items = [item.strip() if isinstance(item, str) else item for item in value]
+    return list(dict.fromkeys(item for item in items if item not in ("", None)))

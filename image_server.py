@@ -18,7 +18,7 @@ import requests
 
 import images
 from generation_request import GenerationRequest
-from results import GenerationResult, ImageItem, Problem
+from results import GenerationResult, ImageItem, Note, Problem
 
 log = logging.getLogger(__name__)
 
@@ -308,23 +308,30 @@ def _shape(value: Any) -> str:
 
 # -- asked vs got -------------------------------------------------------------------------------------------------
 
-def asked_vs_got(request: GenerationRequest, result: GenerationResult) -> list[str]:
+def asked_vs_got(request: GenerationRequest, result: GenerationResult) -> list[Note]:
     """Where the answer differs from what was asked: the only proof of what a server did with the request."""
     notes = []
-    if request.response_format == "b64_json":
-        urls = [item for item in result.items if item.source in ("url", "data_uri")]
-        if urls:
-            notes.append(f"Asked for b64_json but {len(urls)} of {len(result.items)} came as a url.")
     asked_n = request.n or 1
     if result.items and len(result.items) != asked_n:
-        notes.append(f"Asked for {asked_n} image{'s' * (asked_n != 1)} but got {len(result.items)}.")
+        notes.append(Note(f"Asked for {asked_n} image{'s' * (asked_n != 1)}, got {len(result.items)}."))
+    answered_model = result.raw.get("model") if isinstance(result.raw, dict) else None
+    if result.items and isinstance(answered_model, str) and answered_model and answered_model != request.model:
+        notes.append(Note(f"Asked for model {request.model}, the server answered as {answered_model}."))
+    for item in result.items:
+        notes.extend(_item_notes(request, item))
+    return notes
+
+
+def _item_notes(request: GenerationRequest, item: ImageItem) -> list[Note]:
+    notes = []
+    if request.response_format == "b64_json" and item.source in ("url", "data_uri"):
+        notes.append(Note("Asked for b64_json, came as a url.", item.index))
     asked_size = request.asked_size
-    for item in result.images:
-        got = (item.image.width, item.image.height)
-        if asked_size and got != asked_size:
-            notes.append(f"Image {item.index + 1}: asked {asked_size[0]}×{asked_size[1]}, got {got[0]}×{got[1]}.")
-        if item.revised_prompt and item.revised_prompt.strip() != request.prompt:
-            notes.append(f"Image {item.index + 1}: the server rewrote the prompt.")
+    if item.image and asked_size and (item.image.width, item.image.height) != asked_size:
+        notes.append(Note(f"Asked {asked_size[0]}×{asked_size[1]}, got {item.image.width}×{item.image.height}.",
+                          item.index))
+    if item.revised_prompt and item.revised_prompt.strip() != request.prompt:
+        notes.append(Note("The server rewrote the prompt.", item.index))
     return notes
 
 

@@ -18,6 +18,17 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A difference between what was asked and what came back; about one image, or about the whole answer."""
+
+    message: str
+    image: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "image": self.image}
+
+
+@dataclass(frozen=True)
 class VerifiedImage:
     """Image bytes Pillow has decoded, with the facts it found and a small thumbnail."""
 
@@ -78,7 +89,7 @@ class GenerationResult:
     raw_is_json: bool = False
     items: list[ImageItem] = field(default_factory=list)
     error: Problem | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def images(self) -> list[ImageItem]:

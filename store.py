@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from results import GenerationResult, Problem, preview_json
+from results import GenerationResult, Note, Problem, preview_json
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,11 @@ MIGRATIONS = [
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         created_at REAL NOT NULL,
         prompt TEXT NOT NULL,
-        kind TEXT NOT NULL
+        cells_json TEXT NOT NULL
     );
     ALTER TABLE generations ADD COLUMN group_id INTEGER REFERENCES groups(id) ON DELETE SET NULL;
-    CREATE INDEX generations_group ON generations(group_id);
+    ALTER TABLE generations ADD COLUMN group_position INTEGER;
+    CREATE INDEX generations_group ON generations(group_id, group_position);
     """,
 ]
 
@@ -127,14 +128,23 @@ class StoredGeneration:
     provider: str | None
     elapsed: float | None
     error: Problem | None
-    notes: list[str]
+    notes: list[Note]
     images: list[StoredImage] = field(default_factory=list)
     raw_preview: str = ""
     raw_is_json: bool = False
+    group_id: int | None = None
+    group_position: int | None = None
 
     @property
     def shown_images(self) -> list[StoredImage]:
         return [image for image in self.images if image.sha256]
+
+    @property
+    def general_notes(self) -> list[Note]:
+        return [note for note in self.notes if note.image is None]
+
+    def notes_for(self, position: int) -> list[Note]:
+        return [note for note in self.notes if note.image == position]
 
     @property
     def image_problems(self) -> list[StoredImage]:
@@ -144,11 +154,30 @@ class StoredGeneration:
         return {
             "id": self.id, "created_at": self.created_at, "status": self.status, "request": self.request,
             "endpoint": self.endpoint, "upstream_status": self.upstream_status, "provider": self.provider,
-            "elapsed": self.elapsed, "error": self.error.to_dict() if self.error else None, "notes": self.notes,
+            "elapsed": self.elapsed, "error": self.error.to_dict() if self.error else None,
+            "notes": [note.to_dict() for note in self.notes],
             "images": [image.to_dict() for image in self.images], "permalink": f"/generations/{self.id}",
-            "raw": json.loads(self.raw_preview) if self.raw_is_json else (self.raw_preview or None),
+            "group_id": self.group_id, "raw": json.loads(self.raw_preview) if self.raw_is_json else (self.raw_preview or None),
             "raw_url": f"/generations/{self.id}/raw.json",
         }
+
+
+@dataclass
+class Group:
+    """A comparison grid: the cells asked for, and the generations made for them so far."""
+
+    id: int
+    created_at: float
+    prompt: str
+    cells: list[dict[str, Any]]
+    generations: list[StoredGeneration]
+
+    def generation_at(self, position: int) -> StoredGeneration | None:
+        return next((g for g in self.generations if g.group_position == position), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "prompt": self.prompt, "cells": self.cells, "permalink": f"/compare/{self.id}",
+                "results": [generation.to_dict() for generation in self.generations]}
 
 
 @dataclass
@@ -215,14 +244,25 @@ class Store:
 
     # -- writing ------------------------------------------------------------------------------------------------
 
-    def begin(self, request: dict[str, Any], endpoint: str, client_ref: str | None = None) -> int:
-        """Record a generation as running before the server is asked, so that it is kept whatever happens."""
+    def begin(self, request: dict[str, Any], endpoint: str, client_ref: str | None = None,
+              group: tuple[int, int] | None = None) -> int:
+        """Record a generation as running before the server is asked, so that it is kept whatever happens.
+
+        `group` is (group id, position in its grid) for a cell of a comparison.
+        """
+        group_id, group_position = group or (None, None)
         cursor = self.db.execute(
             "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
-            "client_ref) VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
+            "client_ref, group_id, group_position) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
             (time.time(), request["prompt"], request["model"], request.get("response_format"),
-             json.dumps(request, ensure_ascii=False), endpoint, client_ref),
+             json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position),
         )
+        return int(cursor.lastrowid)
+
+    def create_group(self, prompt: str, cells: list[dict[str, Any]]) -> int:
+        """A comparison: one prompt, several cells (models or seeds), shown as one grid."""
+        cursor = self.db.execute("INSERT INTO groups (created_at, prompt, cells_json) VALUES (?, ?, ?)",
+                                 (time.time(), prompt, json.dumps(cells, ensure_ascii=False)))
         return int(cursor.lastrowid)
 
     def finish(self, generation_id: int, result: GenerationResult) -> str:
@@ -244,7 +284,8 @@ class Store:
             "UPDATE generations SET status=?, upstream_status=?, provider=?, elapsed=?, error_kind=?, "
             "error_message=?, notes_json=? WHERE id=?",
             (status, result.status, result.provider, result.elapsed, error.kind if error else None,
-             error.message if error else None, json.dumps(result.notes, ensure_ascii=False), generation_id),
+             error.message if error else None,
+             json.dumps([note.to_dict() for note in result.notes], ensure_ascii=False), generation_id),
         )
         self.db.executemany(
             "INSERT INTO images (generation_id, position, source, original_url, revised_prompt, sha256, format, "
@@ -305,6 +346,15 @@ class Store:
         if response:
             generation.raw_preview, generation.raw_is_json = response[0], bool(response[1])
         return generation
+
+    def group(self, group_id: int) -> Group | None:
+        row = self.db.execute("SELECT * FROM groups WHERE id=?", (group_id,)).fetchone()
+        if row is None:
+            return None
+        ids = [r[0] for r in self.db.execute(
+            "SELECT id FROM generations WHERE group_id=? ORDER BY group_position, id", (group_id,))]
+        generations = [generation for generation in map(self.get, ids) if generation]
+        return Group(row["id"], row["created_at"], row["prompt"], json.loads(row["cells_json"]), generations)
 
     def raw_body(self, generation_id: int) -> str | None:
         row = self.db.execute("SELECT body FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
@@ -415,7 +465,8 @@ def _generation_from_row(row: sqlite3.Row) -> StoredGeneration:
         response_format=row["response_format"], request=json.loads(row["request_json"]), endpoint=row["endpoint"],
         upstream_status=row["upstream_status"], provider=row["provider"], elapsed=row["elapsed"],
         error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
-        notes=json.loads(row["notes_json"]),
+        notes=[Note(**note) for note in json.loads(row["notes_json"])],
+        group_id=row["group_id"], group_position=row["group_position"],
     )
 
 

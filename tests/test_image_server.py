@@ -77,11 +77,20 @@ def test_asked_vs_got_notes(fake_server):
         {"url": "/media/a.png"},
     ]})
     request = GenerationRequest("a cat", response_format="b64_json", n=3, size="1024x1024")
-    notes = ImageServerClient(fake_server.api_base).generate(request).notes
-    assert "Asked for b64_json but 1 of 2 came as a url." in notes
-    assert "Asked for 3 images but got 2." in notes
-    assert "Image 1: asked 1024×1024, got 64×48." in notes
-    assert "Image 1: the server rewrote the prompt." in notes
+    notes = [note.to_dict() for note in ImageServerClient(fake_server.api_base).generate(request).notes]
+    assert notes == [
+        {"image": None, "message": "Asked for 3 images, got 2."},
+        {"image": 0, "message": "Asked 1024×1024, got 64×48."},
+        {"image": 0, "message": "The server rewrote the prompt."},
+        {"image": 1, "message": "Asked for b64_json, came as a url."},
+        {"image": 1, "message": "Asked 1024×1024, got 64×48."},
+    ]
+
+
+def test_a_different_model_in_the_answer_is_noted(fake_server):
+    fake_server.on_generate(json_body={"data": [{"b64_json": png_base64()}], "model": "flux-schnell"})
+    notes = ImageServerClient(fake_server.api_base).generate(GenerationRequest("a cat", model="flux")).notes
+    assert [note.message for note in notes] == ["Asked for model flux, the server answered as flux-schnell."]
 
 
 def test_models_are_listed(demo_server):

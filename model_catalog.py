@@ -1,0 +1,54 @@
+"""The image server's models, cached, with image-capable and recently used ones first."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any, Callable
+
+from image_server import ImageServerClient
+from results import Problem
+
+CACHE_SECONDS = 300
+# Names known for images; gpt4free's own "image" flag is only set on provider rows, so it cannot be relied on.
+IMAGE_NAMES = re.compile(r"flux|dall-?e|gpt-image|sdxl|stable-?diffusion|\bsd-?[0-9]|midjourney|imagen|playground|"
+                         r"kandinsky|ideogram|recraft|hidream|seedream|qwen-image|image", re.I)
+
+
+class ModelCatalog:
+    def __init__(self, client: ImageServerClient, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._rows: list[dict[str, Any]] | None = None
+        self._error: Problem | None = None
+        self._fetched_at = -CACHE_SECONDS
+
+    def models(self, recent: list[str], refresh: bool = False) -> dict[str, Any]:
+        rows, error = self._server_rows(refresh)
+        return {"models": ordered_models(rows, recent), "error": error.message if error else None,
+                "server": self.client.api_base}
+
+    def _server_rows(self, refresh: bool) -> tuple[list[dict[str, Any]], Problem | None]:
+        with self._lock:
+            if refresh or self.clock() - self._fetched_at > CACHE_SECONDS:
+                listed = self.client.list_models()
+                self._rows, self._error = (None, listed) if isinstance(listed, Problem) else (listed, None)
+                self._fetched_at = self.clock()
+            return self._rows or [], self._error
+
+
+def is_image_model(row: dict[str, Any]) -> bool:
+    return row.get("image") is True or row.get("type") == "image" or bool(IMAGE_NAMES.search(row["id"]))
+
+
+def ordered_models(rows: list[dict[str, Any]], recent: list[str]) -> list[dict[str, Any]]:
+    """Recently used first (in order of use), then image-capable ones, then the rest; none is hidden."""
+    seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(row["id"], {"id": row["id"], "image": is_image_model(row), "recent": False})
+    for model in recent:
+        seen.setdefault(model, {"id": model, "image": bool(IMAGE_NAMES.search(model)), "recent": False})
+        seen[model]["recent"] = True
+    rank = {model: position for position, model in enumerate(recent)}
+    return sorted(seen.values(), key=lambda m: (not m["recent"], rank.get(m["id"], 0), not m["image"], m["id"].lower()))

@@ -1,0 +1,144 @@
+// The generate form without a page reload: a running timer while waiting, Cancel, the result put in place.
+// Without JavaScript the form posts to /generate and the server answers with the result page.
+"use strict";
+
+(() => {
+  const form = document.getElementById("generate-form");
+  const slot = document.getElementById("result-slot");
+  const waitingTemplate = document.getElementById("waiting-template");
+  if (!form || !slot || !waitingTemplate) return;
+
+  const button = document.getElementById("generate-button");
+  const FIELDS = ["prompt", "model", "response_format", "n", "size", "seed", "negative_prompt"];
+  let running = null; // {controller, clientRef, stopTimer}
+
+  function requestBody() {
+    const data = new FormData(form);
+    const body = {};
+    for (const name of FIELDS) {
+      const value = String(data.get(name) ?? "");
+      if (name === "response_format") body[name] = value || null;
+      else if (value.trim() !== "") body[name] = value;
+    }
+    return body;
+  }
+
+  function newClientRef() {
+    return window.crypto?.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  function startTimer(element) {
+    const started = performance.now();
+    const tick = () => { element.textContent = ((performance.now() - started) / 1000).toFixed(1) + " s"; };
+    tick();
+    const interval = setInterval(tick, 100);
+    return () => { clearInterval(interval); tick(); };
+  }
+
+  function showWaiting(model) {
+    const card = waitingTemplate.content.firstElementChild.cloneNode(true);
+    card.querySelector(".waiting-model").textContent = model || "flux";
+    card.querySelector(".cancel-button").addEventListener("click", cancel);
+    slot.replaceChildren(card);
+    return card;
+  }
+
+  function showMessage(title, text) {
+    const card = document.createElement("section");
+    card.className = "error-card";
+    card.setAttribute("role", "alert");
+    const heading = document.createElement("h3");
+    heading.textContent = title;
+    const message = document.createElement("p");
+    message.className = "error-message";
+    message.textContent = text;
+    card.append(heading, message);
+    slot.append(card);
+  }
+
+  function setBusy(busy) {
+    button.disabled = busy;
+    button.textContent = busy ? "Generating…" : "Generate";
+  }
+
+  async function showResult(generationId, permalink) {
+    const response = await fetch(`/generations/${generationId}/fragment`);
+    if (!response.ok) throw new Error(`the result page answered ${response.status}`);
+    slot.innerHTML = await response.text(); // our own template, escaped by the server
+    history.pushState({}, "", permalink);
+    slot.querySelector(".result-prompt")?.focus?.();
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    if (running) return;
+    const body = requestBody();
+    const clientRef = newClientRef();
+    const controller = new AbortController();
+    const card = showWaiting(body.model);
+    running = { controller, clientRef, stopTimer: startTimer(card.querySelector("[role=timer]")) };
+    setBusy(true);
+    try {
+      const response = await fetch("/api/generate", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ...body, client_ref: clientRef }),
+        signal: controller.signal,
+      });
+      const answer = await response.json();
+      if (response.status === 400) {
+        form.submit(); // the server's own page shows each field's message and keeps what was typed
+        return;
+      }
+      if (!answer.id) throw new Error(answer.error?.message || `Proofsheet answered ${response.status}`);
+      await showResult(answer.id, answer.permalink);
+    } catch (error) {
+      if (error.name !== "AbortError") showMessage("Proofsheet did not answer", String(error.message || error));
+    } finally {
+      if (running?.controller === controller) {
+        running.stopTimer();
+        running = null;
+        setBusy(false);
+      }
+    }
+  }
+
+  function cancel() {
+    if (!running) return;
+    const { controller, clientRef, stopTimer } = running;
+    stopTimer();
+    controller.abort();
+    running = null;
+    setBusy(false);
+    const card = slot.querySelector(".waiting-card");
+    card?.querySelector(".cancel-button")?.remove();
+    card?.classList.add("cancelled");
+    const what = card?.querySelector(".waiting-what");
+    if (what) what.textContent = "Cancelled. The server may still finish, but its answer will not be kept.";
+    fetch("/api/cancel", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ client_ref: clientRef }),
+    }).catch(() => {});
+  }
+
+  form.addEventListener("submit", submit);
+
+  // Ctrl/Cmd+Enter submits from anywhere in the form; "/" goes to the prompt from anywhere else.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form.contains(event.target)) {
+      event.preventDefault();
+      form.requestSubmit();
+    } else if (event.key === "/" && !isTyping(event.target) && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      document.getElementById("prompt").focus();
+    } else if (event.key === "Escape" && running) {
+      cancel();
+    }
+  });
+
+  function isTyping(target) {
+    return target instanceof HTMLElement &&
+      (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  }
+})();
