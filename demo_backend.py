@@ -32,8 +32,10 @@ MEDIA_KEPT = 256
 class DemoImageServer:
     """Runs the demo protocol on a free loopback port in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0, grain: bool = False) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0, grain: bool = False,
+                 model_delays: dict[str, float] | None = None) -> None:
         self.delay = delay
+        self.model_delays = model_delays or {}  # seconds per model, to show a compare grid filling in
         self.grain = grain
         self.media: OrderedDict[str, bytes] = OrderedDict()
         self.media_lock = threading.Lock()
@@ -119,8 +121,9 @@ class DemoHandler(BaseHTTPRequestHandler):
         if model not in IMAGE_MODELS:  # as gpt4free answers an unknown model
             self._send_json(404, {"error": {"message": f"Model not found: {model}"}, "model": model})
             return
-        if self.demo.delay:
-            time.sleep(self.demo.delay)
+        delay = self.demo.model_delays.get(model, self.demo.delay)
+        if delay:
+            time.sleep(delay)
         self._send_json(200, self._generate(body))
 
     def _generate(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ class ModelCatalog:
         self._lock = threading.Lock()
         self._rows: list[dict[str, Any]] | None = None
         self._error: Problem | None = None
-        self._fetched_at = -CACHE_SECONDS
+        self._fetched_at: float | None = None
 
     def models(self, recent: list[str], refresh: bool = False) -> dict[str, Any]:
         rows, error = self._server_rows(refresh)
@@ -31,7 +31,7 @@ class ModelCatalog:
 
     def _server_rows(self, refresh: bool) -> tuple[list[dict[str, Any]], Problem | None]:
         with self._lock:
-            if refresh or self.clock() - self._fetched_at > CACHE_SECONDS:
+            if refresh or self._fetched_at is None or self.clock() - self._fetched_at > CACHE_SECONDS:
                 listed = self.client.list_models()
                 self._rows, self._error = (None, listed) if isinstance(listed, Problem) else (listed, None)
                 self._fetched_at = self.clock()

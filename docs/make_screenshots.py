@@ -37,7 +37,10 @@ def main() -> None:
         client.post("/api/generate", json={"prompt": "A robot", "model": "flux-pro-ultra"})
         result = client.post("/api/generate", json={"prompt": PROMPTS[0], "model": "flux", "n": 2,
                                                     "response_format": "b64_json"}).get_json()
-        shots = {"result": f"/generations/{result['id']}", "gallery": "/generations", "main": "/"}
+        group = client.post("/api/compare", json={"prompt": "A fox in the snow, watercolour", "size": "768x768",
+                                                  "models": ["flux", "sdxl-turbo", "dall-e-3", "gpt-image-1"]}).get_json()
+        shots = {"result": f"/generations/{result['id']}", "compare": f"/compare/{group['id']}",
+                 "gallery": "/generations", "main": "/"}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for scheme in ("light", "dark"):
