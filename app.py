@@ -264,52 +264,36 @@ def _json_only_from_this_origin() -> Any:
 @api.post("/generate")
 def api_generate() -> Any:
     body = _json_body()
-    if isinstance(body, Response):
-        return body
-    parsed = parse_request(body)
-    if isinstance(parsed, RequestErrors):
-        return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
+    parsed = _valid(parse_request(body))
     client_ref = body.get("client_ref") if isinstance(body.get("client_ref"), str) else None
-    group = _group_cell(body)
-    if isinstance(group, Response):
-        return group
-    generation = run_generation(store(), client(), parsed, client_ref[:100] if client_ref else None, group)
+    generation = run_generation(store(), client(), parsed, client_ref[:100] if client_ref else None,
+                                _group_cell(body))
     if generation is None:
         return _api_error(410, "deleted", "The generation was deleted while it ran.")
     return jsonify(generation.to_dict()), _status_for(generation)
 
 
-def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None | Response:
+def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:
     """A cell of a comparison started with POST /api/groups: its group id and position."""
     if body.get("group_id") is None:
         return None
     group_id, position = body.get("group_id"), body.get("group_position", 0)
     if not (isinstance(group_id, int) and isinstance(position, int)) or store().group(group_id) is None:
-        return _api_error(400, "bad_request", "\"group_id\" must name a comparison started with POST /api/groups.")
+        abort(_api_error(400, "bad_request", "\"group_id\" must name a comparison started with POST /api/groups."))
     return group_id, position
 
 
 @api.post("/compare")
 def api_compare() -> Any:
     """Every cell in parallel; answers when the last one is done."""
-    body = _json_body()
-    if isinstance(body, Response):
-        return body
-    parsed = parse_compare(body)
-    if isinstance(parsed, RequestErrors):
-        return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
+    parsed = _valid(parse_compare(_json_body()))
     return jsonify(run_compare(store(), client(), parsed).to_dict())
 
 
 @api.post("/groups")
 def api_start_group() -> Any:
     """Start a comparison whose cells the page then sends one by one, filling the grid as each answer arrives."""
-    body = _json_body()
-    if isinstance(body, Response):
-        return body
-    parsed = parse_compare(body)
-    if isinstance(parsed, RequestErrors):
-        return _api_error(400, "bad_request", parsed.summary(), fields=dict(parsed))
+    parsed = _valid(parse_compare(_json_body()))
     group_id = start_compare(store(), parsed)
     return jsonify({"id": group_id, "permalink": f"/compare/{group_id}",
                     "cells": [cell.to_body() for cell in parsed.cells]}), 201
@@ -351,10 +335,7 @@ def api_delete(generation_id: int) -> Any:
 
 @api.post("/cancel")
 def api_cancel() -> Any:
-    body = _json_body()
-    if isinstance(body, Response):
-        return body
-    client_ref = body.get("client_ref")
+    client_ref = _json_body().get("client_ref")
     if not isinstance(client_ref, str) or not client_ref:
         return _api_error(400, "bad_request", "Say which generation to cancel with \"client_ref\".")
     generation_id = store().cancel(client_ref[:100])
@@ -373,21 +354,28 @@ def healthz() -> Any:
     })
 
 
-def _json_body() -> dict[str, Any] | Response:
-    raw = request.get_data(cache=True)
+def _json_body() -> dict[str, Any]:
+    """The request's JSON object; anything else ends the request with a 400 that says what is wrong."""
     try:
-        text = raw.decode("utf-8")
+        text = request.get_data(cache=True).decode("utf-8")
     except UnicodeDecodeError:
-        return _api_error(400, "bad_request", "The body is not UTF-8 text.")
+        abort(_api_error(400, "bad_request", "The body is not UTF-8 text."))
     try:
         body = json.loads(text)
     except (ValueError, RecursionError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        return _api_error(400, "bad_request", f"The body is not valid JSON{where}.")
+        abort(_api_error(400, "bad_request", f"The body is not valid JSON{where}."))
     if not isinstance(body, dict):
-        return _api_error(400, "bad_request", "The body must be a JSON object, like "
-                                              "{\"prompt\": \"...\", \"model\": \"flux\"}.")
+        abort(_api_error(400, "bad_request", "The body must be a JSON object, like "
+                                             "{\"prompt\": \"...\", \"model\": \"flux\"}."))
     return body
+
+
+def _valid(parsed: Any) -> Any:
+    """The parsed request, or the end of the request with each field's message."""
+    if isinstance(parsed, RequestErrors):
+        abort(_api_error(400, "bad_request", parsed.summary(), fields=dict(parsed)))
+    return parsed
 
 
 def _status_for(generation: Any) -> int:

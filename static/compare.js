@@ -32,13 +32,6 @@
     };
   }
 
-  function startTimer(element) {
-    const started = performance.now();
-    const tick = () => { element.textContent = ((performance.now() - started) / 1000).toFixed(1) + " s"; };
-    const interval = setInterval(tick, 100);
-    return () => clearInterval(interval);
-  }
-
   function heading(group, prompt) {
     const head = document.createElement("header");
     head.className = "result-head";
@@ -64,7 +57,7 @@
   }
 
   async function runCell(group, cell, position, card) {
-    const stop = startTimer(card.querySelector("[role=timer]"));
+    const stop = window.proofsheetTimer(card.querySelector("[role=timer]"));
     try {
       const response = await fetch("/api/generate", {
         method: "POST",

@@ -27,14 +27,6 @@
     return window.crypto?.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2);
   }
 
-  function startTimer(element) {
-    const started = performance.now();
-    const tick = () => { element.textContent = ((performance.now() - started) / 1000).toFixed(1) + " s"; };
-    tick();
-    const interval = setInterval(tick, 100);
-    return () => { clearInterval(interval); tick(); };
-  }
-
   function showWaiting(model) {
     const card = waitingTemplate.content.firstElementChild.cloneNode(true);
     card.querySelector(".waiting-model").textContent = model || "flux";
@@ -76,7 +68,7 @@
     const clientRef = newClientRef();
     const controller = new AbortController();
     const card = showWaiting(body.model);
-    running = { controller, clientRef, stopTimer: startTimer(card.querySelector("[role=timer]")) };
+    running = { controller, clientRef, stopTimer: window.proofsheetTimer(card.querySelector("[role=timer]")) };
     setBusy(true);
     try {
       const response = await fetch("/api/generate", {
