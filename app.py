@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import re
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SERVER_LABEL=None,
         MAX_RESPONSE_BYTES=64 * 1024 * 1024,
         MAX_IMAGE_BYTES=32 * 1024 * 1024,
+        IMAGE_TIMEOUT=60.0,
     )
     app.config.update(settings.from_environment())
     app.config.update(config or {})
@@ -59,7 +61,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["store"] = Store(data_dir)
     app.extensions["client"] = ImageServerClient(
         app.config["API_BASE"], app.config["API_KEY"], timeout=float(app.config["TIMEOUT"]),
-        max_response_bytes=app.config["MAX_RESPONSE_BYTES"], max_image_bytes=app.config["MAX_IMAGE_BYTES"])
+        max_response_bytes=app.config["MAX_RESPONSE_BYTES"], max_image_bytes=app.config["MAX_IMAGE_BYTES"],
+        image_timeout=float(app.config["IMAGE_TIMEOUT"]))
     app.extensions["models"] = ModelCatalog(app.extensions["client"])
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
@@ -452,6 +455,19 @@ def _pretty_json(value: Any) -> str:
 
 # -- command line ---------------------------------------------------------------------------------------------------
 
+def exposure_warning(host: str) -> str | None:
+    """A warning when the app listens beyond this machine, where anyone on the network could use it."""
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        if host == "localhost":
+            return None
+    return (f"WARNING: Proofsheet is listening on {host}, not only on this machine: anyone who can reach it can "
+            "generate images with your server and API key and read the whole history. Use --host 127.0.0.1 "
+            "unless you mean it.")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Proofsheet: see what an image generation server gives back.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -459,7 +475,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-base", help="the image server's base URL (default http://localhost:1337/v1)")
     parser.add_argument("--demo", action="store_true", help="start the built-in demo image server and use it")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
-    parser.add_argument("--threads", type=int, default=24, help="worker threads (slow generations hold one each)")
+    parser.add_argument("--threads", type=int, default=32, help="worker threads (slow generations hold one each)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -473,9 +489,9 @@ def main(argv: list[str] | None = None) -> None:
         config.update(API_BASE=demo.api_base, SERVER_LABEL="built-in demo server (not AI)")
         log.info("Demo image server (draws placeholders, not AI) at %s", demo.api_base)
     app = create_app(config)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("Listening on %s: anyone who can reach this address can use Proofsheet and its history.",
-                    args.host)
+    warning = exposure_warning(args.host)
+    if warning:
+        log.warning(warning)
     log.info("Proofsheet at http://%s:%d, image server %s", args.host, args.port, app.config["API_BASE"])
     from waitress import serve
 

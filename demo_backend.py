@@ -56,7 +56,8 @@ class DemoImageServer:
         return f"{self.base_url}/v1"
 
     def start(self) -> "DemoImageServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="demo-image-server", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="demo-image-server", daemon=True)
         self._thread.start()
         return self
 

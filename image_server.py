@@ -31,7 +31,7 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 class Body:
     status: int
     reason: str
-    data: bytes
+    data: bytes | bytearray
 
 
 class ImageServerClient:
@@ -151,7 +151,7 @@ class ImageServerClient:
             return body
         if body.status >= 400:
             return Problem("fetch_failed", f"Fetching the image at {absolute} failed: {body.status} {body.reason}.")
-        return body.data
+        return bytes(body.data)
 
     # -- models and health --------------------------------------------------------------------------------------
 
@@ -189,12 +189,17 @@ class ImageServerClient:
         except requests.exceptions.ConnectionError as exc:
             if _is_read_timeout(exc):
                 return _timed_out(url, what, timeout)
+            if _was_dropped(exc):
+                return Problem("server_down", f"The {what} at {url} closed the connection without answering.")
             return Problem("server_down", _not_reachable(url, what, "refused the connection or is not running"))
         except requests.exceptions.Timeout:
             return _timed_out(url, what, timeout)
         except requests.exceptions.TooManyRedirects:
             return Problem("too_many_redirects", f"The {what} at {url} redirected more than "
                                                  f"{self.session.max_redirects} times.")
+        except requests.exceptions.InvalidSchema:
+            return Problem("bad_scheme", f"The {what} at {url} redirected to a URL that is not http(s); "
+                                         "Proofsheet does not follow it.")
         except requests.exceptions.RequestException as exc:
             return Problem("server_down", f"The request to the {what} at {url} failed: {type(exc).__name__}.")
 
@@ -205,7 +210,7 @@ class ImageServerClient:
         return {}
 
 
-def _read_capped(response: requests.Response, cap: int, deadline: float, what: str) -> bytes | Problem:
+def _read_capped(response: requests.Response, cap: int, deadline: float, what: str) -> bytearray | Problem:
     """Read the body chunk by chunk, stopping at the size cap and at the total deadline."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
@@ -222,7 +227,7 @@ def _read_capped(response: requests.Response, cap: int, deadline: float, what: s
             return Problem("server_down", f"The connection to the {what} broke while reading its answer "
                                           f"({type(exc).__name__}).")
         if not chunk:
-            return bytes(data)
+            return data  # a bytearray: json.loads and decode take it as it is, without a second copy
         data += chunk
         if len(data) > cap:
             return _too_large(response.url, what, cap, None)
@@ -361,3 +366,8 @@ def _reason(status: int) -> str:
 
 def _is_read_timeout(exc: Exception) -> bool:
     return "read timed out" in str(exc).lower()
+
+
+def _was_dropped(exc: Exception) -> bool:
+    text = str(exc)
+    return "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text

@@ -69,7 +69,10 @@ def verify_image(data: bytes) -> VerifiedImage | Problem:
                     height=image.height,
                     thumbnail=make_thumbnail(image),
                 )
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return Problem("too_large", f"The image claims more pixels than the {MAX_PIXELS // 1_000_000} million "
+                                    "allowed; it was not decoded.")
+    except UnidentifiedImageError:
         return Problem("not_an_image", _describe_non_image(data))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         return Problem("not_an_image", f"The image data is damaged and could not be decoded ({exc}).")

@@ -1,8 +1,14 @@
 import base64
 import io
+import os
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image
 
 from app import create_app
@@ -64,3 +70,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_app_process(data_dir, api_base, *args):
+    """`python app.py` in its own process, as a person starts it; returns (process, url) once it answers."""
+    port = free_port()
+    env = {**os.environ, "PROOFSHEET_DATA": str(data_dir)}
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--api-base", api_base, *args],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(url + "/generations", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the app did not start within 10 seconds")

@@ -1,38 +1,17 @@
 """Killing Proofsheet with SIGKILL while it writes generations leaves every listed generation whole."""
 import io
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import requests
 from PIL import Image
 
-from tests.conftest import free_port, make_app
+from tests.conftest import make_app, start_app_process
 
-ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 6
 KILL_ROUNDS = 3
-
-
-def start_app(data_dir, api_base):
-    port = free_port()
-    env = {**os.environ, "PROOFSHEET_DATA": str(data_dir)}
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--api-base", api_base],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/generations", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the app did not start within 10 seconds")
 
 
 def write_until_stopped(url, stop, answered):
@@ -51,7 +30,7 @@ def write_until_stopped(url, stop, answered):
 
 
 def kill_while_writing(data_dir, api_base, answered):
-    process, url = start_app(data_dir, api_base)
+    process, url = start_app_process(data_dir, api_base)
     stop = threading.Event()
     before = len(answered)
     writers = [threading.Thread(target=write_until_stopped, args=(url, stop, answered)) for _ in range(WRITERS)]

@@ -1,7 +1,13 @@
 """Every way the image server can fail, as the person sees it on the page and as the JSON API reports it."""
 import base64
+import gzip
+import struct
+import zlib
+
+import io
 
 import pytest
+from PIL import Image
 
 from tests.conftest import free_port, make_app, png_base64, png_bytes
 
@@ -12,8 +18,48 @@ def html_page(title):
     return f"<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>".encode()
 
 
-def setup_server_error(fake, status, json_body):
-    fake.on_generate(status=status, json_body=json_body)
+def png_header_claiming(width, height):
+    """A real PNG signature and header that claims a huge size: a decompression bomb, never to be decoded."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data
+                                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def b64_items(*blobs):
+    return {"data": [{"b64_json": base64.b64encode(blob).decode()} for blob in blobs]}
+
+
+def close_mid_body(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    handler.wfile.write(b'{"data": [{"b64_json": "iVBOR')
+    handler.close_connection = True
+
+
+def close_without_answer(handler):
+    handler.close_connection = True
+
+
+def gzip_bomb(handler):
+    body = gzip.compress(b'{"data": [{"b64_json": "' + b"A" * 5_000_000 + b'"}]}')
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def redirect_to(location):
+    def respond(handler):
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return respond
 
 
 # (name, how the fake server behaves, API status, error kind, words the person reads)
@@ -86,6 +132,71 @@ FAILURES = [
     ("response over the size cap, no length",
      lambda f: f.on_generate(body=b'{"data": [{"b64_json": "' + b"A" * 3_000_000 + b'"}]}', send_length=False),
      502, "too_large", ["larger than 2 MB"]),
+    ("500 with a plain text body",
+     lambda f: f.on_generate(status=500, body=b"upstream exploded", content_type="text/plain"),
+     502, "http_error", ["500 Internal Server Error", "upstream exploded"]),
+    ("400 with an error string",
+     lambda f: f.on_generate(status=400, json_body={"error": "prompt rejected by the safety filter"}),
+     502, "http_error", ["400 Bad Request", "prompt rejected by the safety filter"]),
+    ("JSON null",
+     lambda f: f.on_generate(body=b"null"),
+     502, "bad_response", ["got null"]),
+    ("data is an object",
+     lambda f: f.on_generate(json_body={"data": {"url": "x"}}),
+     502, "bad_response", ["no &#34;data&#34; list"]),
+    ("entries that are not objects",
+     lambda f: f.on_generate(json_body={"data": [None, "x.png"]}),
+     502, "no_usable_images", ["image 1: The entry is null, not an object.", "image 2: The entry is a string"]),
+    ("url and b64_json of the wrong type",
+     lambda f: f.on_generate(json_body={"data": [{"url": 5, "b64_json": ["x"]}]}),
+     502, "no_usable_images", ["neither a &#34;url&#34; nor a &#34;b64_json&#34;"]),
+    ("JSON nested past the parser",
+     lambda f: f.on_generate(body=b"[" * 100_000 + b"]" * 100_000),
+     502, "bad_response", ["not with JSON"]),
+    ("invalid UTF-8 body",
+     lambda f: f.on_generate(body=b"\xff\xfe\xfa not text"),
+     502, "bad_response", ["not with JSON"]),
+    ("204 No Content",
+     lambda f: f.on_generate(status=204, body=b""),
+     502, "bad_response", ["answered 204 but not with JSON", "the body is empty"]),
+    ("a decompression bomb",
+     lambda f: f.on_generate(json_body=b64_items(png_header_claiming(100_000, 100_000))),
+     502, "no_usable_images", ["more pixels than the 50 million allowed", "it was not decoded"]),
+    ("an image just past the pixel limit",
+     lambda f: f.on_generate(json_body=b64_items(png_header_claiming(8000, 8000))),
+     502, "no_usable_images", ["claims 8000×8000 pixels", "it was not decoded"]),
+    ("a truncated PNG",
+     lambda f: f.on_generate(json_body=b64_items(png_bytes(256, 256)[:300])),
+     502, "no_usable_images", ["damaged and could not be decoded"]),
+    ("a TIFF image",
+     lambda f: f.on_generate(json_body=b64_items(tiff_bytes())),
+     502, "no_usable_images", ["TIFF images are not shown"]),
+    ("an SVG with script at the image URL",
+     lambda f: (f.on("GET", "/x.svg", body=b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                     content_type="image/svg+xml"),
+                f.on_generate(json_body={"data": [{"url": "/x.svg"}]})),
+     502, "no_usable_images", ["SVG or XML document", "can carry script"]),
+    ("the connection drops mid-answer",
+     lambda f: f.on_call("POST", GEN, close_mid_body),
+     502, "server_down", ["broke while reading its answer"]),
+    ("the connection closes without an answer",
+     lambda f: f.on_call("POST", GEN, close_without_answer),
+     502, "server_down", ["closed the connection without answering"]),
+    ("a gzip bomb",
+     lambda f: f.on_call("POST", GEN, gzip_bomb),
+     502, "too_large", ["larger than 2 MB"]),
+    ("an image URL that redirects forever",
+     lambda f: (f.on_call("GET", "/loop.png", redirect_to("/loop.png")),
+                f.on_generate(json_body={"data": [{"url": "/loop.png"}]})),
+     502, "no_usable_images", ["redirected more than 5 times"]),
+    ("an image URL that redirects to file:",
+     lambda f: (f.on_call("GET", "/sneaky.png", redirect_to("file:///etc/passwd")),
+                f.on_generate(json_body={"data": [{"url": "/sneaky.png"}]})),
+     502, "no_usable_images", ["redirected to a URL that is not http(s)"]),
+    ("an image URL that drips",
+     lambda f: (f.on("GET", "/slow.png", body=png_bytes(), content_type="image/png", drip_every=0.2),
+                f.on_generate(json_body={"data": [{"url": "/slow.png"}]})),
+     502, "no_usable_images", ["did not finish answering"]),
     ("timeout",
      lambda f: f.on_generate(json_body={"data": []}, delay=4),
      504, "timeout", ["did not finish answering within 2 seconds"]),
@@ -95,9 +206,16 @@ FAILURES = [
 ]
 
 
+def tiff_bytes():
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "TIFF")
+    return out.getvalue()
+
+
 @pytest.fixture
 def capped_client(tmp_path, fake_server):
-    return make_app(tmp_path, fake_server.api_base, TIMEOUT=2, MAX_RESPONSE_BYTES=2 * 1024 * 1024).test_client()
+    return make_app(tmp_path, fake_server.api_base, TIMEOUT=2, IMAGE_TIMEOUT=1,
+                    MAX_RESPONSE_BYTES=2 * 1024 * 1024).test_client()
 
 
 @pytest.mark.parametrize("name, behave, api_status, kind, words", FAILURES, ids=[f[0] for f in FAILURES])
@@ -110,6 +228,7 @@ def test_failure_is_explained_on_the_page(capped_client, fake_server, name, beha
     for word in words:
         assert word in page
     assert "Traceback" not in page
+    assert capped_client.get("/healthz").get_json()["app"] == "ok"
 
 
 @pytest.mark.parametrize("name, behave, api_status, kind, words", FAILURES, ids=[f[0] for f in FAILURES])
