@@ -161,13 +161,9 @@ def compare_page(group_id: int) -> str:
 @pages.get("/generations/<int:generation_id>/raw.json")
 def raw_json(generation_id: int) -> Response:
     generation = store().get(generation_id) or abort(404)
-    body = store().raw_body(generation_id)
-    if body is None:
-        abort(404)
+    body = store().raw_body_file(generation_id) or abort(404)
     mimetype = "application/json" if generation.raw_is_json else "text/plain"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename=proofsheet-{generation_id}.json"
-    return response
+    return send_file(body, mimetype=mimetype, as_attachment=True, download_name=f"proofsheet-{generation_id}.json")
 
 
 @pages.post("/generations/<int:generation_id>/rerun")
@@ -217,20 +213,24 @@ def export() -> Response:
 
 @pages.get("/images/<name>")
 def image(name: str) -> Response:
-    return _stored_file(name, thumbnail=False)
+    found = store().image_file(_sha256_of(name)) or abort(404)
+    return _immutable_file(*found)
 
 
 @pages.get("/thumbnails/<name>")
 def thumbnail(name: str) -> Response:
-    return _stored_file(name, thumbnail=True)
+    path = store().thumbnail_file(_sha256_of(name)) or abort(404)
+    return _immutable_file(path, "image/webp")
 
 
-def _stored_file(name: str, thumbnail: bool) -> Response:
+def _sha256_of(name: str) -> str:
     sha256 = name.split(".", 1)[0]
-    found = store().image_file(sha256, thumbnail) if _HASH.match(sha256) else None
-    if found is None or not found[0].exists():
+    return sha256 if _HASH.match(sha256) else abort(404)
+
+
+def _immutable_file(path: Path, mimetype: str) -> Response:
+    if not path.exists():
         abort(404)
-    path, mimetype = found
     response = send_file(path, mimetype=mimetype, max_age=31536000, conditional=True)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # named by content hash
     return response

@@ -23,7 +23,7 @@ from results import GenerationResult, ImageItem, Note, Problem
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
@@ -86,9 +86,9 @@ class ImageServerClient:
 
     def _read_answer(self, body: Body, result: GenerationResult) -> None:
         parsed = _parse_json(body.data)
-        result.raw_text = body.data.decode("utf-8", "replace")
+        result.raw_body = body.data
         result.raw_is_json = parsed is not _NOT_JSON
-        result.raw = parsed if result.raw_is_json else result.raw_text
+        result.raw = parsed if result.raw_is_json else body.data.decode("utf-8", "replace")
         if body.status >= 400:
             result.error = Problem("http_error", _http_error_message(body, parsed))
         elif parsed is _NOT_JSON:

@@ -1,13 +1,13 @@
 """Image bytes: decode base64 and data: URIs, verify with Pillow, measure, and make thumbnails."""
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 import re
 import urllib.parse
 import warnings
 
+import pybase64
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from results import Problem, VerifiedImage
@@ -30,10 +30,22 @@ def decode_base64(text: str) -> bytes | Problem:
     """Decode bare base64 or a base64 data: URI, as servers send them."""
     if is_data_uri(text):
         return decode_data_uri(text)
-    try:
-        return base64.b64decode(_WHITESPACE.sub("", text), validate=True)
-    except (binascii.Error, ValueError):
-        return Problem("bad_base64", "The b64_json value is not valid base64.")
+    decoded = _strict_base64(text)
+    return decoded if decoded is not None else Problem("bad_base64", "The b64_json value is not valid base64.")
+
+
+def _strict_base64(text: str) -> bytes | None:
+    """Base64, with line breaks allowed; stripping them first costs more than the decoding, so only on need.
+
+    pybase64 decodes with SIMD, several times faster than the standard library: on a 4-image b64_json answer this is
+    most of what Proofsheet adds to the server's own time.
+    """
+    for candidate in (text, None):
+        try:
+            return pybase64.b64decode(candidate if candidate is not None else _WHITESPACE.sub("", text), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+    return None
 
 
 def decode_data_uri(uri: str) -> bytes | Problem:
@@ -42,15 +54,18 @@ def decode_data_uri(uri: str) -> bytes | Problem:
         return Problem("bad_data_uri", "The data: URI is malformed (no comma before the data).")
     payload = match["payload"]
     if ";base64" in match["params"].lower():
-        try:
-            return base64.b64decode(_WHITESPACE.sub("", payload), validate=True)
-        except (binascii.Error, ValueError):
-            return Problem("bad_base64", "The data: URI says base64 but its data is not valid base64.")
+        decoded = _strict_base64(payload)
+        return decoded if decoded is not None else Problem(
+            "bad_base64", "The data: URI says base64 but its data is not valid base64.")
     return urllib.parse.unquote_to_bytes(payload)
 
 
 def verify_image(data: bytes) -> VerifiedImage | Problem:
-    """Decode the bytes fully with Pillow; only a browser-safe raster image passes."""
+    """Identify the bytes with Pillow and check their structure; only a browser-safe raster image passes.
+
+    Pillow reads the headers and, for PNG, every chunk and checksum, without decompressing the pixels: the full
+    decode happens once, off the request, when the thumbnail is made.
+    """
     if not data:
         return Problem("not_an_image", "The image is empty (0 bytes).")
     try:
@@ -60,15 +75,10 @@ def verify_image(data: bytes) -> VerifiedImage | Problem:
                 refusal = _refusal(image)
                 if refusal:
                     return refusal
-                image.load()
-                return VerifiedImage(
-                    data=data,
-                    format=image.format,
-                    mime=SERVED_FORMATS[image.format],
-                    width=image.width,
-                    height=image.height,
-                    thumbnail=make_thumbnail(image),
-                )
+                facts = VerifiedImage(data=data, format=image.format, mime=SERVED_FORMATS[image.format],
+                                      width=image.width, height=image.height)
+                image.verify()
+                return facts
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return Problem("too_large", f"The image claims more pixels than the {MAX_PIXELS // 1_000_000} million "
                                     "allowed; it was not decoded.")
@@ -101,13 +111,19 @@ def _describe_non_image(data: bytes) -> str:
     return f"The data is not an image Proofsheet can read ({len(data):,} bytes of something else)."
 
 
-def make_thumbnail(image: Image.Image) -> bytes:
-    """A small WebP for the gallery: tens of kilobytes at most."""
-    frame = ImageOps.exif_transpose(image) if image.format == "JPEG" else image
-    if frame.mode not in ("RGB", "RGBA"):
-        frame = frame.convert("RGBA" if "A" in frame.getbands() or "transparency" in frame.info else "RGB")
-    small = frame.copy()
-    small.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    out = io.BytesIO()
-    small.save(out, "WEBP", quality=THUMBNAIL_QUALITY, method=2)
-    return out.getvalue()
+def make_thumbnail(data: bytes) -> bytes | None:
+    """A small WebP for the gallery, tens of kilobytes at most; None when the pixels cannot be decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (THUMBNAIL_EDGE, THUMBNAIL_EDGE))  # JPEG decodes at a fraction of its size
+            frame = ImageOps.exif_transpose(image)
+            if frame.mode not in ("RGB", "RGBA"):
+                frame = frame.convert("RGBA" if "A" in frame.getbands() or "transparency" in frame.info else "RGB")
+            scale = THUMBNAIL_EDGE / max(frame.size)
+            size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+            small = frame.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0) if scale < 1 else frame
+            out = io.BytesIO()
+            small.save(out, "WEBP", quality=THUMBNAIL_QUALITY, method=2)
+            return out.getvalue()
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return None

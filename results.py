@@ -30,14 +30,13 @@ class Note:
 
 @dataclass(frozen=True)
 class VerifiedImage:
-    """Image bytes Pillow has decoded, with the facts it found and a small thumbnail."""
+    """Image bytes Pillow has identified and checked as a browser-safe raster image, with the facts it found."""
 
     data: bytes
     format: str
     mime: str
     width: int
     height: int
-    thumbnail: bytes
 
     @property
     def byte_count(self) -> int:
@@ -56,25 +55,6 @@ class ImageItem:
     problem: Problem | None = None
     sha256: str | None = None  # set by the store once the file is kept
 
-    def to_dict(self, src: str | None = None, thumb: str | None = None) -> dict[str, Any]:
-        facts: dict[str, Any] = {
-            "index": self.index,
-            "source": self.source,
-            "original_url": self.original_url,
-            "revised_prompt": self.revised_prompt,
-            "error": self.problem.to_dict() if self.problem else None,
-        }
-        if self.image:
-            facts.update(
-                src=src,
-                thumbnail=thumb,
-                format=self.image.format,
-                width=self.image.width,
-                height=self.image.height,
-                bytes=self.image.byte_count,
-            )
-        return facts
-
 
 @dataclass
 class GenerationResult:
@@ -85,7 +65,7 @@ class GenerationResult:
     status: int | None = None
     elapsed: float = 0.0
     raw: Any = None  # the parsed JSON, or the text when the body was not JSON
-    raw_text: str = ""  # the body exactly as received
+    raw_body: bytes | bytearray = b""  # the body exactly as received
     raw_is_json: bool = False
     items: list[ImageItem] = field(default_factory=list)
     error: Problem | None = None

@@ -1,7 +1,9 @@
-"""The history: every generation in SQLite (WAL), every image a file on disk named by its content hash.
+"""The history: every generation in SQLite (WAL), every image a file on disk named by its content hash, every raw
+response body a file named by its generation.
 
 Files are written first (temporary name, then rename) and the row is committed after, so a crash at any moment
-leaves neither a half record nor a record pointing at a missing file.
+leaves neither a half record nor a record pointing at a missing file. Thumbnails are made from the kept images in the
+background, or on first request: they can always be made again.
 """
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ import sqlite3
 import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from results import GenerationResult, Note, Problem, preview_json
+from images import make_thumbnail
+from results import GenerationResult, Note, Problem, VerifiedImage, preview_json
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +68,9 @@ MIGRATIONS = [
         PRIMARY KEY (generation_id, position)
     );
     CREATE INDEX images_sha256 ON images(sha256);
-    -- Kept apart so that listing generations never reads the large bodies.
+    -- The body itself is the file responses/<generation_id>.body, written before this row is committed.
     CREATE TABLE responses (
         generation_id INTEGER PRIMARY KEY REFERENCES generations(id) ON DELETE CASCADE,
-        body TEXT NOT NULL,
         body_is_json INTEGER NOT NULL,
         preview TEXT NOT NULL
     );
@@ -197,10 +200,12 @@ class Store:
         self.folder = Path(folder)
         self.images_dir = self.folder / "images"
         self.thumbs_dir = self.folder / "thumbnails"
+        self.responses_dir = self.folder / "responses"
         self.db_path = self.folder / "proofsheet.sqlite3"
         self._local = threading.local()
         self._files_lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
-        for directory in (self.folder, self.images_dir, self.thumbs_dir):
+        self._thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
+        for directory in (self.folder, self.images_dir, self.thumbs_dir, self.responses_dir):
             directory.mkdir(parents=True, exist_ok=True)
         self.migrate()
         self._recover()
@@ -237,7 +242,8 @@ class Store:
         )
         with self._files_lock:
             known = {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM images WHERE sha256 IS NOT NULL")}
-            for directory in (self.images_dir, self.thumbs_dir):
+            known.update(str(row[0]) for row in self.db.execute("SELECT generation_id FROM responses"))
+            for directory in (self.images_dir, self.thumbs_dir, self.responses_dir):
                 for path in directory.iterdir():
                     if path.name.endswith(".tmp") or path.name.split(".")[0] not in known:
                         path.unlink(missing_ok=True)
@@ -266,17 +272,31 @@ class Store:
         return int(cursor.lastrowid)
 
     def finish(self, generation_id: int, result: GenerationResult) -> str:
-        """Keep the result: image files first, then one transaction for the rows. Returns the final status."""
+        """Keep the result: files first, then one transaction for the rows. Returns the final status."""
         status = _status_of(result)
         with self._files_lock:
+            current = self._status(generation_id)
+            if current != "running":
+                return current  # cancelled or deleted while waiting: the late answer is not kept
             for item in result.images:
-                item.sha256 = self._write_image_files(item.image)
+                item.sha256 = _write_once(self.images_dir, item.image)
+            if result.raw_body:
+                _write_file(self._response_path(generation_id), result.raw_body)
             with self.transaction():
-                current = self.db.execute("SELECT status FROM generations WHERE id=?", (generation_id,)).fetchone()
-                if current is None or current["status"] != "running":
-                    return current["status"] if current else "deleted"  # cancelled or deleted while waiting
+                if self._status(generation_id) != "running":
+                    self._response_path(generation_id).unlink(missing_ok=True)
+                    return self._status(generation_id)
                 self._write_rows(generation_id, result, status)
+        for item in result.images:
+            self._thumbnailer.submit(self.thumbnail_file, item.sha256)
         return status
+
+    def _status(self, generation_id: int) -> str:
+        row = self.db.execute("SELECT status FROM generations WHERE id=?", (generation_id,)).fetchone()
+        return row["status"] if row else "deleted"
+
+    def _response_path(self, generation_id: int) -> Path:
+        return self.responses_dir / f"{int(generation_id)}.body"
 
     def _write_rows(self, generation_id: int, result: GenerationResult, status: str) -> None:
         error = result.error
@@ -296,16 +316,9 @@ class Store:
               item.problem.kind if item.problem else None, item.problem.message if item.problem else None)
              for item in result.items],
         )
-        if result.raw_text or result.raw is not None:
-            self.db.execute(
-                "INSERT INTO responses (generation_id, body, body_is_json, preview) VALUES (?, ?, ?, ?)",
-                (generation_id, result.raw_text, result.raw_is_json, preview_json(result.raw, result.raw_is_json)))
-
-    def _write_image_files(self, image: Any) -> str:
-        sha256 = hashlib.sha256(image.data).hexdigest()
-        _write_once(self.images_dir / f"{sha256}.{EXTENSIONS[image.format]}", image.data)
-        _write_once(self.thumbs_dir / f"{sha256}.webp", image.thumbnail)
-        return sha256
+        if result.raw_body:
+            self.db.execute("INSERT INTO responses (generation_id, body_is_json, preview) VALUES (?, ?, ?)",
+                            (generation_id, result.raw_is_json, preview_json(result.raw, result.raw_is_json)))
 
     def cancel(self, client_ref: str) -> int | None:
         """Mark a running generation cancelled; its late answer will not be kept."""
@@ -323,6 +336,7 @@ class Store:
             shas = [row[0] for row in self.db.execute(
                 "SELECT sha256 FROM images WHERE generation_id=? AND sha256 IS NOT NULL", (generation_id,))]
             deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
+            self._response_path(generation_id).unlink(missing_ok=True)
             for sha256 in set(shas):
                 if not self.db.execute("SELECT 1 FROM images WHERE sha256=? LIMIT 1", (sha256,)).fetchone():
                     for path in (*self.images_dir.glob(f"{sha256}.*"), self.thumbs_dir / f"{sha256}.webp"):
@@ -356,18 +370,36 @@ class Store:
         generations = [generation for generation in map(self.get, ids) if generation]
         return Group(row["id"], row["created_at"], row["prompt"], json.loads(row["cells_json"]), generations)
 
-    def raw_body(self, generation_id: int) -> str | None:
-        row = self.db.execute("SELECT body FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
-        return row[0] if row else None
+    def raw_body_file(self, generation_id: int) -> Path | None:
+        """The response body exactly as received, found through the database."""
+        row = self.db.execute("SELECT generation_id FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
+        return self._response_path(row[0]) if row else None
 
-    def image_file(self, sha256: str, thumbnail: bool = False) -> tuple[Path, str] | None:
+    def image_file(self, sha256: str) -> tuple[Path, str] | None:
         """The file of a stored image and its verified content type, found through the database."""
         row = self.db.execute("SELECT sha256, format FROM images WHERE sha256=? LIMIT 1", (sha256,)).fetchone()
         if row is None:
             return None
-        if thumbnail:
-            return self.thumbs_dir / f"{row['sha256']}.webp", "image/webp"
         return self.images_dir / f"{row['sha256']}.{EXTENSIONS[row['format']]}", MIMES[row["format"]]
+
+    def thumbnail_file(self, sha256: str) -> Path | None:
+        """The image's thumbnail, made now if the background has not made it yet; None if it cannot be made."""
+        found = self.image_file(sha256)
+        if found is None:
+            return None
+        path = self.thumbs_dir / f"{sha256}.webp"
+        if not path.exists():
+            try:
+                thumbnail = make_thumbnail(found[0].read_bytes())
+            except FileNotFoundError:
+                return None
+            if thumbnail is None:
+                return None
+            with self._files_lock:
+                if self.image_file(sha256) is None:
+                    return None  # deleted meanwhile
+                _write_file(path, thumbnail)
+        return path
 
     def gallery(self, page: int = 1, per_page: int = 24, query: str = "", model: str = "", outcome: str = ""
                 ) -> GalleryPage:
@@ -405,10 +437,10 @@ class Store:
                         name = f"images/{generation.id}-{image.position + 1}.{EXTENSIONS[image.format]}"
                         archive.write(self.images_dir / image.file_name, name, compress_type=zipfile.ZIP_STORED)
                         facts["file"] = name
-                raw = self.raw_body(generation.id)
+                raw = self.raw_body_file(generation.id)
                 if raw is not None:
                     entry["response_file"] = f"responses/{generation.id}.json"
-                    archive.writestr(entry["response_file"], raw)
+                    archive.write(raw, entry["response_file"])
                 manifest.append(entry)
             archive.writestr("manifest.json", json.dumps({"generations": manifest}, indent=2, ensure_ascii=False))
         return buffer.getvalue()
@@ -429,10 +461,17 @@ class _Transaction:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def _write_once(path: Path, data: bytes) -> None:
-    """Content-addressed: an existing file already holds these bytes. Rename makes the write all-or-nothing."""
-    if path.exists():
-        return
+def _write_once(folder: Path, image: VerifiedImage) -> str:
+    """Content-addressed: a file of that name already holds these bytes. Returns the SHA-256."""
+    sha256 = hashlib.sha256(image.data).hexdigest()
+    path = folder / f"{sha256}.{EXTENSIONS[image.format]}"
+    if not path.exists():
+        _write_file(path, image.data)
+    return sha256
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """All or nothing: a temporary name, then an atomic rename."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)

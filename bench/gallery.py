@@ -32,7 +32,7 @@ def fill(folder: str, count: int, pictures: list) -> None:
     for number in range(count):
         request = GenerationRequest(f"generation {number}: a lighthouse at dawn", response_format="b64_json")
         result = GenerationResult(request=request.to_body(), endpoint="http://127.0.0.1:1/v1/images/generations",
-                                  status=200, elapsed=1.0, raw={"data": [{"b64_json": "…"}]}, raw_text="{}",
+                                  status=200, elapsed=1.0, raw={"data": [{"b64_json": "…"}]}, raw_body=b"{}",
                                   raw_is_json=True)
         result.items = [ImageItem(0, "b64_json", image=pictures[number % len(pictures)])]
         store.finish(store.begin(request.to_body(), result.endpoint), result)

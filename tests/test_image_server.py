@@ -66,7 +66,7 @@ def test_raw_body_is_kept_exactly_as_received(fake_server):
     body = {"created": 1, "data": [{"b64_json": png_base64()}], "provider": "Fake"}
     fake_server.on_generate(json_body=body)
     result = ImageServerClient(fake_server.api_base).generate(GenerationRequest("x"))
-    assert json.loads(result.raw_text) == body and result.raw == body and result.provider == "Fake"
+    assert json.loads(result.raw_body) == body and result.raw == body and result.provider == "Fake"
 
 
 def test_asked_vs_got_notes(fake_server):
