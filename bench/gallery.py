@@ -74,7 +74,7 @@ def main() -> None:
         print(f"  first gallery page, server time: {large_seconds * 1000:.1f} ms with {GENERATIONS} generations, "
               f"{small_seconds * 1000:.1f} ms with {ONE_PAGE} -> ratio {large_seconds / small_seconds:.2f}x")
         print(f"  bytes a browser loads: {loaded:,} ({loaded / 1024:.0f} KB: HTML {len(html.encode()):,}, "
-              f"{count} thumbnails, CSS and icon)")
+              f"{count} thumbnails, CSS, scripts and icon)")
         print(f"  the same {count} images at full size: {full:,} bytes -> the page loads "
               f"{loaded / full:.3f}x of that")
     print(f"total bench time {time.perf_counter() - started:.0f} s")
