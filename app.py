@@ -131,7 +131,7 @@ def generation_fragment(generation_id: int) -> str:
 def generation_cell(generation_id: int) -> str:
     """One cell of a comparison grid."""
     generation = store().get(generation_id) or abort(404)
-    return render_template("_cell.html", generation=generation, cell=generation.request)
+    return render_template("_cell.html", generation=generation)
 
 
 @pages.get("/compare")
@@ -428,9 +428,11 @@ def _http_message(error: HTTPException) -> str:
 
 
 def _csrf_error(error: CSRFError) -> Any:
+    """A form without a valid token: nothing is sent, and the form comes back with what was typed."""
     message = "The form had expired or came from another site; nothing was sent. Please submit it again."
-    if request.endpoint == "pages.generate":
-        return render_template("index.html", values=request.form, errors={"form": message}), 400
+    template = {"pages.generate": "index.html", "pages.compare": "compare.html"}.get(request.endpoint)
+    if template:
+        return render_template(template, values=request.form, errors={"form": message}, group=None), 400
     return render_template("error.html", status=400, message=message), 400
 
 
