@@ -8,6 +8,7 @@ import logging
 import re
 import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -205,10 +206,10 @@ def export() -> Response:
     ids = [int(value) for value in request.args.getlist("id") if value.isdigit()][:500]
     if not ids:
         abort(400, "Choose at least one generation to export.")
-    archive = store().export_zip(ids)
-    response = Response(archive, mimetype="application/zip")
-    response.headers["Content-Disposition"] = "attachment; filename=proofsheet-export.zip"
-    return response
+    archive = tempfile.TemporaryFile()  # on disk, not in memory: an export can hold many large images
+    store().export_zip(ids, archive)
+    archive.seek(0)
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name="proofsheet-export.zip")
 
 
 @pages.get("/images/<name>")

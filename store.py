@@ -8,7 +8,6 @@ background, or on first request: they can always be made again.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -19,7 +18,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Iterable
 
 from images import make_thumbnail
 from results import GenerationResult, Note, Problem, VerifiedImage, preview_json
@@ -407,6 +406,7 @@ class Store:
         total = self.db.execute(f"SELECT COUNT(*) FROM generations g {where}", params).fetchone()[0]
         rows = self.db.execute(
             "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
+            "g.group_id, "
             "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
             "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
             " ORDER BY i.position LIMIT 1) AS cover "
@@ -422,11 +422,10 @@ class Store:
         return [row[0] for row in self.db.execute(
             "SELECT model FROM generations GROUP BY model ORDER BY MAX(id) DESC LIMIT ?", (limit,))]
 
-    def export_zip(self, generation_ids: Iterable[int]) -> bytes:
+    def export_zip(self, generation_ids: Iterable[int], out: BinaryIO) -> None:
         """Images plus a manifest of requests and responses, for sharing a demo's results."""
-        buffer = io.BytesIO()
         manifest = []
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for generation_id in dict.fromkeys(generation_ids):
                 generation = self.get(generation_id)
                 if generation is None:
@@ -443,7 +442,6 @@ class Store:
                     archive.write(raw, entry["response_file"])
                 manifest.append(entry)
             archive.writestr("manifest.json", json.dumps({"generations": manifest}, indent=2, ensure_ascii=False))
-        return buffer.getvalue()
 
     def integrity_check(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]

@@ -67,6 +67,8 @@ def test_compare_with_seeds_and_an_error_in_one_cell(client, demo_server):
     assert cells == [("flux", 1, "ok"), ("flux", 2, "ok"), ("nope", 1, "failed"), ("nope", 2, "failed")]
     page = client.get(body["permalink"]).get_data(as_text=True)
     assert page.count('class="cell"') == 4 and "Model not found: nope" in page
+    gallery = client.get("/generations").get_data(as_text=True)
+    assert gallery.count(f'<a href="/compare/{body["id"]}">comparison #{body["id"]}</a>') == 4
 
 
 def test_compare_form_without_javascript_redirects_to_the_grid(client):

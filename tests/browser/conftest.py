@@ -1,4 +1,5 @@
 """Real headless Chromium (Debian's) driven by Playwright, against the app served by waitress on loopback."""
+import os
 import threading
 
 import pytest
@@ -28,6 +29,8 @@ class LiveApp:
 
 @pytest.fixture(scope="session")
 def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"The browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
