@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 CHUNK = 1024 * 1024
+MAX_ITEMS = 16  # n is at most 10; a server that sends more gets the rest ignored, with a note
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
@@ -78,7 +79,7 @@ class ImageServerClient:
         else:
             result.status = body.status
             self._read_answer(body, result)
-        result.notes = asked_vs_got(request, result)
+        result.notes += asked_vs_got(request, result)
         result.elapsed = time.monotonic() - started
         log.info("generate model=%s status=%s images=%d elapsed=%.2fs error=%s", request.model, result.status,
                  len(result.images), result.elapsed, result.error.kind if result.error else None)
@@ -108,12 +109,17 @@ class ImageServerClient:
         if not parsed["data"]:
             result.error = Problem("no_images", "The image server answered without any image: \"data\" is empty.")
             return
-        result.items = [self._read_item(index, entry) for index, entry in enumerate(parsed["data"])]
+        deadline = time.monotonic() + self.image_timeout  # one budget for fetching every image of this answer
+        entries = parsed["data"][:MAX_ITEMS]
+        result.items = [self._read_item(index, entry, deadline) for index, entry in enumerate(entries)]
+        if len(parsed["data"]) > MAX_ITEMS:
+            result.notes.append(Note(f"The server sent {len(parsed['data'])} images; only the first {MAX_ITEMS} "
+                                     "were read."))
         if not result.images:
             reasons = "; ".join(f"image {item.index + 1}: {item.problem.message}" for item in result.items)
             result.error = Problem("no_usable_images", f"No image could be shown. {reasons}")
 
-    def _read_item(self, index: int, entry: Any) -> ImageItem:
+    def _read_item(self, index: int, entry: Any, deadline: float) -> ImageItem:
         if not isinstance(entry, dict):
             return ImageItem(index, "none", problem=Problem("bad_item", f"The entry is {_shape(entry)}, not an object."))
         revised = entry.get("revised_prompt") if isinstance(entry.get("revised_prompt"), str) else None
@@ -124,7 +130,7 @@ class ImageServerClient:
         elif isinstance(url, str) and url:
             item = ImageItem(index, "data_uri" if images.is_data_uri(url) else "url", revised_prompt=revised)
             item.original_url = None if item.source == "data_uri" else url
-            data = self.fetch_image(url)
+            data = self.fetch_image(url, deadline)
         else:
             return ImageItem(index, "none", revised_prompt=revised,
                              problem=Problem("bad_item", "The entry has neither a \"url\" nor a \"b64_json\"."))
@@ -137,7 +143,7 @@ class ImageServerClient:
 
     # -- images by URL ------------------------------------------------------------------------------------------
 
-    def fetch_image(self, url: str) -> bytes | Problem:
+    def fetch_image(self, url: str, deadline: float | None = None) -> bytes | Problem:
         """Fetch an image the server pointed at, so the browser never has to reach the server itself."""
         if images.is_data_uri(url):
             return images.decode_data_uri(url)
@@ -146,7 +152,12 @@ class ImageServerClient:
         if scheme not in ("http", "https"):
             return Problem("bad_scheme", f"The image URL uses the scheme \"{scheme or 'none'}:\"; Proofsheet only "
                                          "fetches http(s) and data: URLs.")
-        body = self._exchange("GET", absolute, self.image_timeout, self.max_image_bytes, what="image")
+        remaining = self.image_timeout if deadline is None else deadline - time.monotonic()
+        body = self._exchange("GET", absolute, remaining, self.max_image_bytes, what="image") if remaining > 0 \
+            else Problem("timeout", "")
+        if isinstance(body, Problem) and body.kind == "timeout":
+            return Problem("timeout", f"The image at {absolute} did not arrive in time: the images of one answer "
+                                      f"get {self.image_timeout:g} seconds in all (PROOFSHEET_IMAGE_TIMEOUT).")
         if isinstance(body, Problem):
             return body
         if body.status >= 400:

@@ -14,6 +14,8 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     }
     if environ.get("PROOFSHEET_TIMEOUT"):
         settings["TIMEOUT"] = _positive_number(environ["PROOFSHEET_TIMEOUT"], "PROOFSHEET_TIMEOUT")
+    if environ.get("PROOFSHEET_IMAGE_TIMEOUT"):
+        settings["IMAGE_TIMEOUT"] = _positive_number(environ["PROOFSHEET_IMAGE_TIMEOUT"], "PROOFSHEET_IMAGE_TIMEOUT")
     if environ.get("PROOFSHEET_DATA"):
         settings["DATA_DIR"] = environ["PROOFSHEET_DATA"]
     return settings

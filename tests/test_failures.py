@@ -196,7 +196,7 @@ FAILURES = [
     ("an image URL that drips",
      lambda f: (f.on("GET", "/slow.png", body=png_bytes(), content_type="image/png", drip_every=0.2),
                 f.on_generate(json_body={"data": [{"url": "/slow.png"}]})),
-     502, "no_usable_images", ["did not finish answering"]),
+     502, "no_usable_images", ["did not arrive in time", "1 seconds in all (PROOFSHEET_IMAGE_TIMEOUT)"]),
     ("timeout",
      lambda f: f.on_generate(json_body={"data": []}, delay=4),
      504, "timeout", ["did not finish answering within 2 seconds"]),
@@ -271,3 +271,10 @@ def test_image_url_too_large_is_refused_while_streaming(tmp_path, fake_server):
     client = make_app(tmp_path, fake_server.api_base, MAX_IMAGE_BYTES=1024 * 1024).test_client()
     error = client.post("/api/generate", json={"prompt": "a cat"}).get_json()["error"]
     assert "larger than 1 MB" in error["message"]
+
+
+def test_a_flood_of_images_is_cut_at_sixteen_and_said_so(fake_client, fake_server):
+    fake_server.on_generate(json_body={"data": [{"b64_json": png_base64(8, 8)}] * 40})
+    body = fake_client.post("/api/generate", json={"prompt": "a cat"}).get_json()
+    assert len(body["images"]) == 16
+    assert {"image": None, "message": "The server sent 40 images; only the first 16 were read."} in body["notes"]
