@@ -11,6 +11,8 @@ import pytest
 import requests
 from PIL import Image
 
+from flask.testing import FlaskClient
+
 from app import create_app
 from demo_backend import DemoImageServer
 from tests.fake_server import FakeImageServer
@@ -29,11 +31,21 @@ def fake_server():
     server.stop()
 
 
+class BufferedClient(FlaskClient):
+    """Reads every answer whole and closes it, so that files the app sends are closed too."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 def make_app(tmp_path, api_base, **config):
     settings = {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "API_BASE": api_base, "TIMEOUT": 10,
                 "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test"}
     settings.update(config)
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = BufferedClient
+    return app
 
 
 @pytest.fixture
