@@ -123,6 +123,11 @@ class DemoHandler(BaseHTTPRequestHandler):
         if model not in IMAGE_MODELS:  # as gpt4free answers an unknown model
             self._send_json(404, {"error": {"message": f"Model not found: {model}"}, "model": model})
             return
+        for name in ("n", "seed"):
+            if body.get(name) is not None and (not isinstance(body[name], int) or isinstance(body[name], bool)):
+                self._send_json(422, {"detail": [{"loc": ["body", name], "msg": "Input should be a valid integer",
+                                                  "type": "int_type"}]})
+                return
         delay = self.demo.model_delays.get(model, self.demo.delay)
         if delay:
             time.sleep(delay)

@@ -96,3 +96,15 @@ def test_a_different_model_in_the_answer_is_noted(fake_server):
 def test_models_are_listed(demo_server):
     models = ImageServerClient(demo_server.api_base).list_models()
     assert "flux" in [row["id"] for row in models]
+
+
+def test_demo_server_answers_bad_requests_like_fastapi(demo_server):
+    import requests
+
+    url = demo_server.api_base + "/images/generations"
+    missing = requests.post(url, json={"model": "flux"}, timeout=5)
+    assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "prompt"]
+    wrong = requests.post(url, json={"prompt": "x", "n": "two"}, timeout=5)
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "n"]
+    unknown = requests.post(url, json={"prompt": "x", "model": "nope"}, timeout=5)
+    assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "Model not found: nope"
