@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
-OUTCOMES = ("ok", "partial", "failed", "cancelled", "interrupted", "running")
 
 # Each entry moves the schema one version up; the app applies the missing ones on start.
 MIGRATIONS = [
