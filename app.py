@@ -282,7 +282,7 @@ def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:
     if body.get("group_id") is None:
         return None
     group_id, position = body.get("group_id"), body.get("group_position", 0)
-    if not (isinstance(group_id, int) and isinstance(position, int)) or store().group(group_id) is None:
+    if not (isinstance(group_id, int) and isinstance(position, int)) or not store().group_exists(group_id):
         abort(_api_error(400, "bad_request", "\"group_id\" must name a comparison started with POST /api/groups."))
     return group_id, position
 
@@ -318,8 +318,7 @@ def api_generations() -> Any:
     for row in result.rows:
         cover = row.pop("cover")
         row["thumbnail"] = f"/thumbnails/{cover}.webp" if cover else None
-    rows = result.rows
-    return jsonify({"generations": rows, "total": result.total, "page": result.page, "pages": result.pages})
+    return jsonify({"generations": result.rows, "total": result.total, "page": result.page, "pages": result.pages})
 
 
 @api.get("/generations/<int:generation_id>")

@@ -359,6 +359,9 @@ class Store:
             generation.raw_preview, generation.raw_is_json = response[0], bool(response[1])
         return generation
 
+    def group_exists(self, group_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM groups WHERE id=?", (group_id,)).fetchone() is not None
+
     def group(self, group_id: int) -> Group | None:
         row = self.db.execute("SELECT * FROM groups WHERE id=?", (group_id,)).fetchone()
         if row is None:
