@@ -153,16 +153,18 @@ class ImageServerClient:
             return Problem("bad_scheme", f"The image URL uses the scheme \"{scheme or 'none'}:\"; Proofsheet only "
                                          "fetches http(s) and data: URLs.")
         remaining = self.image_timeout if deadline is None else deadline - time.monotonic()
-        body = self._exchange("GET", absolute, remaining, self.max_image_bytes, what="image") if remaining > 0 \
-            else Problem("timeout", "")
-        if isinstance(body, Problem) and body.kind == "timeout":
-            return Problem("timeout", f"The image at {absolute} did not arrive in time: the images of one answer "
-                                      f"get {self.image_timeout:g} seconds in all (PROOFSHEET_IMAGE_TIMEOUT).")
+        if remaining <= 0:
+            return self._image_timed_out(absolute)
+        body = self._exchange("GET", absolute, remaining, self.max_image_bytes, what="image")
         if isinstance(body, Problem):
-            return body
+            return self._image_timed_out(absolute) if body.kind == "timeout" else body
         if body.status >= 400:
             return Problem("fetch_failed", f"Fetching the image at {absolute} failed: {body.status} {body.reason}.")
         return bytes(body.data)
+
+    def _image_timed_out(self, url: str) -> Problem:
+        return Problem("timeout", f"The image at {url} did not arrive in time: the images of one answer get "
+                                  f"{self.image_timeout:g} seconds in all (PROOFSHEET_IMAGE_TIMEOUT).")
 
     # -- models and health --------------------------------------------------------------------------------------
 
