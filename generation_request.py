@@ -14,6 +14,7 @@ MIN_EDGE, MAX_EDGE = 64, 4096
 MAX_SEED = 2**63 - 1
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×]\s*(\d{1,5})\s*$", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,20 @@ def _text(value: Any, label: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ValueError(f"{label} must be text.")
+    if _SURROGATE.search(value):
+        raise ValueError(f"{label} contains a lone UTF-16 surrogate, which is not a character.")
     return value.strip()
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Anywhere in a JSON value, keys included: such text cannot be stored or sent on."""
+    if isinstance(value, str):
+        return bool(_SURROGATE.search(value))
+    if isinstance(value, list):
+        return any(has_lone_surrogate(entry) for entry in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(key) or has_lone_surrogate(entry) for key, entry in value.items())
+    return False
 
 
 def _prompt(value: Any) -> str:

@@ -1,29 +1,105 @@
-"""Running generations: record them, ask the image server, keep what came back."""
+"""Running generations: record them, ask the image server, keep what came back.
+
+A `Runner` is the one way in. It admits at most `max_in_flight` generations (and comparisons) at once — each holds
+one of the web server's threads while it waits, and the rest are kept free for pages — and answers a plain "busy"
+beyond that. It does not start a generation whose asker has already gone, abandons one whose asker leaves while it
+waits, and cuts the upstream connection at once on Cancel.
+"""
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
+from cancellation import Flight, Flights, flying
 from generation_request import CompareRequest, GenerationRequest
 from image_server import ImageServerClient
-from store import Group, StoredGeneration, Store
+from results import Problem
+from store import Group, StorageError, StoredGeneration, Store
+
+Gone = Callable[[], bool]
+ABANDONED = "The browser or program that asked went away, so Proofsheet stopped waiting for the image server."
 
 
-def run_generation(store: Store, client: ImageServerClient, request: GenerationRequest,
-                   client_ref: str | None = None, group: tuple[int, int] | None = None) -> StoredGeneration | None:
-    """None only when the generation was deleted while it ran."""
-    generation_id = store.begin(request.to_body(), client.generations_url, client_ref, group)
-    store.finish(generation_id, client.generate(request))
-    return store.get(generation_id)
+class Runner:
+    def __init__(self, store: Store, client: ImageServerClient, max_in_flight: int = 80) -> None:
+        self.store = store
+        self.client = client
+        self.max_in_flight = max_in_flight
+        self.flights = Flights(self._abandon)
+        self._slots = threading.BoundedSemaphore(max_in_flight)
 
+    def generate(self, request: GenerationRequest, client_ref: str | None = None,
+                 group: tuple[int, int] | None = None, gone: Gone | None = None) -> StoredGeneration | Problem:
+        """The kept generation, or a Problem when it could not start (busy, disk full, asker gone, deleted)."""
+        refused = self._admit(gone)
+        if refused:
+            return refused
+        try:
+            return self._generate(request, client_ref, group, gone)
+        finally:
+            self._slots.release()
 
-def start_compare(store: Store, compare: CompareRequest) -> int:
-    return store.create_group(compare.prompt, [cell.to_body() for cell in compare.cells])
+    def compare(self, compare: CompareRequest, gone: Gone | None = None) -> Group | Problem:
+        """Every cell at once, in parallel: the grid takes as long as its slowest cell."""
+        refused = self._admit(gone)
+        if refused:
+            return refused
+        try:
+            group_id = self.start_compare(compare)
+            if isinstance(group_id, Problem):
+                return group_id
+            with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
+                for position, cell in enumerate(compare.cells):
+                    pool.submit(self._cell, cell, (group_id, position), gone)
+            return self.store.group(group_id) or Problem("deleted", "The comparison was deleted while it ran.")
+        finally:
+            self._slots.release()
 
+    def start_compare(self, compare: CompareRequest) -> int | Problem:
+        try:
+            return self.store.create_group(compare.prompt, [cell.to_body() for cell in compare.cells])
+        except StorageError as error:
+            return error.problem
 
-def run_compare(store: Store, client: ImageServerClient, compare: CompareRequest) -> Group:
-    """Every cell at once, in parallel: the grid takes as long as its slowest cell."""
-    group_id = start_compare(store, compare)
-    with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
-        for position, cell in enumerate(compare.cells):
-            pool.submit(run_generation, store, client, cell, None, (group_id, position))
-    return store.group(group_id)
+    def cancel(self, client_ref: str) -> int | None:
+        """Cancel the running generation sent with `client_ref`: recorded as cancelled, its connection cut."""
+        generation_id = self.store.running_id(client_ref)
+        if generation_id is None or not self.store.cancel(generation_id):
+            return None
+        self.flights.cancel(generation_id)
+        return generation_id
+
+    def _admit(self, gone: Gone | None) -> Problem | None:
+        if gone is not None and gone():
+            return Problem("gone", ABANDONED)
+        if not self._slots.acquire(blocking=False):
+            return Problem("busy", f"Proofsheet is already waiting on {self.max_in_flight} generations, as many as "
+                                   "it takes at once. Try again when some have finished.")
+        return None
+
+    def _generate(self, request: GenerationRequest, client_ref: str | None, group: tuple[int, int] | None,
+                  gone: Gone | None) -> StoredGeneration | Problem:
+        try:
+            generation_id = self.store.begin(request.to_body(), self.client.generations_url, client_ref, group)
+        except StorageError as error:
+            return error.problem
+        flight = Flight(generation_id, gone)
+        self.flights.add(flight)
+        try:
+            with flying(flight):
+                result = self.client.generate(request)
+        finally:
+            self.flights.remove(flight)
+        self.store.finish(generation_id, result)
+        return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
+
+    def _cell(self, cell: GenerationRequest, group: tuple[int, int], gone: Gone | None) -> None:
+        try:
+            self._generate(cell, None, group, gone)
+        finally:
+            self.store.release_connection()  # this thread ends with the comparison: close its database handle
+
+    def _abandon(self, flight: Flight) -> None:
+        if self.store.cancel(flight.generation_id, ABANDONED):
+            flight.cancel()

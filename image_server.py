@@ -15,9 +15,13 @@ from http import HTTPStatus
 from typing import Any
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
+import cancellation
 import images
 from generation_request import GenerationRequest
+from redaction import Redactor, split_credentials
 from results import GenerationResult, ImageItem, Note, Problem
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,18 @@ MB = 1024 * 1024
 CHUNK = 1024 * 1024
 MAX_ITEMS = 16  # n is at most 10; a server that sends more gets the rest ignored, with a note
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the server answers as an OpenAI images API: "up", "not_images_api", "key_refused" or "down"."""
+
+    state: str
+    message: str | None = None
+
+    @property
+    def answers(self) -> bool:
+        return self.state == "up"
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,10 @@ class ImageServerClient:
         image_timeout: float = 60.0,
         max_redirects: int = 5,
     ) -> None:
-        self.api_base = api_base.rstrip("/")
+        # Credentials in the URL are taken out of it: the URL is shown and stored, they are only sent.
+        clean_base, self._credentials = split_credentials(api_base.rstrip("/"))
+        self.api_base = clean_base
+        self.redactor = Redactor(api_key, self._credentials)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_response_bytes = max_response_bytes
@@ -57,6 +76,8 @@ class ImageServerClient:
         self.image_timeout = image_timeout
         self._api_key = api_key
         self.session = requests.Session()
+        self.session.mount("http://", _WatchedAdapter())
+        self.session.mount("https://", _WatchedAdapter())
         self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = "Proofsheet"
 
@@ -81,9 +102,25 @@ class ImageServerClient:
             self._read_answer(body, result)
         result.notes += asked_vs_got(request, result)
         result.elapsed = time.monotonic() - started
+        self._redact(result)
         log.info("generate model=%s status=%s images=%d elapsed=%.2fs error=%s", request.model, result.status,
                  len(result.images), result.elapsed, result.error.kind if result.error else None)
         return result
+
+    def _redact(self, result: GenerationResult) -> None:
+        """Whatever the server echoed of the key or the URL's credentials is replaced before anyone keeps it."""
+        redact = self.redactor
+        if not redact:
+            return
+        result.request = redact.value(result.request)
+        result.raw_body = redact.data(result.raw_body)
+        result.raw = redact.value(result.raw)
+        result.error = _redacted_problem(redact, result.error)
+        result.notes = [Note(redact.text(note.message), note.image) for note in result.notes]
+        for item in result.items:
+            item.revised_prompt = redact.text(item.revised_prompt) if item.revised_prompt else None
+            item.original_url = redact.text(item.original_url) if item.original_url else None
+            item.problem = _redacted_problem(redact, item.problem)
 
     def _read_answer(self, body: Body, result: GenerationResult) -> None:
         parsed = _parse_json(body.data)
@@ -178,18 +215,34 @@ class ImageServerClient:
         rows = parsed.get("data") if isinstance(parsed, dict) else parsed
         if not isinstance(rows, list):
             return Problem("bad_response", f"The model list is not a list (got {_shape(parsed)}).")
-        return [row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)]
+        return self.redactor.value([row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)])
 
-    def ping(self) -> Problem | None:
-        """None when the server answers HTTP at all, quickly."""
+    def check_health(self) -> Health:
+        """Quickly: does the server answer, and as an OpenAI images API (a JSON model list at /models)?"""
         body = self._exchange("GET", self.models_url, 3.0, 16 * MB)
-        return body if isinstance(body, Problem) else None
+        if isinstance(body, Problem):
+            return Health("down", self.redactor.text(body.message))
+        if body.status in (401, 403):
+            return Health("key_refused", f"The image server at {self.api_base} answered {body.status} "
+                                         f"{body.reason}: it refused the API key (PROOFSHEET_API_KEY).")
+        parsed = _parse_json(body.data)
+        rows = parsed.get("data") if isinstance(parsed, dict) else parsed
+        if body.status < 400 and isinstance(rows, list):
+            return Health("up")
+        what = "an HTML page" if parsed is _NOT_JSON and b"<" in body.data[:512] else \
+            f"{body.status} {body.reason}" if body.status >= 400 else "JSON without a model list"
+        hint = f" Did you mean {self.api_base}/v1?" if not self.api_base.endswith("/v1") else ""
+        return Health("not_images_api", f"The server at {self.api_base} answers, but not as an OpenAI images API "
+                                        f"(GET /models gave {what}).{hint}")
 
     # -- one HTTP exchange, bounded in time and size ------------------------------------------------------------
 
     def _exchange(self, method: str, url: str, timeout: float, cap: int, what: str = "image server", **kwargs: Any
                   ) -> Body | Problem:
         deadline = time.monotonic() + timeout
+        flight = cancellation.current()
+        if flight is not None and flight.cancelled:
+            return Problem("cancelled", "Cancelled while waiting for the image server.")
         try:
             with self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
                                       headers=self._auth_for(url), **kwargs) as response:
@@ -217,10 +270,52 @@ class ImageServerClient:
             return Problem("server_down", f"The request to the {what} at {url} failed: {type(exc).__name__}.")
 
     def _auth_for(self, url: str) -> dict[str, str]:
-        """The key goes only to the configured server, never to a third-party image host."""
-        if self._api_key and _origin(url) == _origin(self.api_base):
+        """The key (or the URL's credentials) go only to the configured server, never to a third-party image host."""
+        if _origin(url) != _origin(self.api_base):
+            return {}
+        if self._api_key:
             return {"Authorization": f"Bearer {self._api_key}"}
+        if self._credentials:
+            return {"Authorization": requests.auth._basic_auth_str(*self._credentials)}
         return {}
+
+
+class _WatchedConnection(urllib3.connection.HTTPConnection):
+    """Registers its socket with the thread's flight while waiting for an answer, so that Cancel can cut it."""
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _watch(self)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedTLSConnection(urllib3.connection.HTTPSConnection):
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _watch(self)
+        return super().getresponse(*args, **kwargs)
+
+
+def _watch(connection: urllib3.connection.HTTPConnection) -> None:
+    flight = cancellation.current()
+    if flight is not None and connection.sock is not None:
+        flight.watch(connection.sock)
+
+
+class _WatchedPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedTLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedTLSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTLSPool}
+
+
+def _redacted_problem(redactor: Redactor, problem: Problem | None) -> Problem | None:
+    return Problem(problem.kind, redactor.text(problem.message)) if problem else None
 
 
 def _read_capped(response: requests.Response, cap: int, deadline: float, what: str) -> bytearray | Problem:

@@ -21,7 +21,6 @@ class ModelCatalog:
         self.clock = clock
         self._lock = threading.Lock()
         self._rows: list[dict[str, Any]] | None = None
-        self._error: Problem | None = None
         self._fetched_at: float | None = None
 
     def models(self, recent: list[str], refresh: bool = False) -> dict[str, Any]:
@@ -30,12 +29,15 @@ class ModelCatalog:
                 "server": self.client.api_base}
 
     def _server_rows(self, refresh: bool) -> tuple[list[dict[str, Any]], Problem | None]:
+        """A list that came back is kept for a while; a failure is never kept, so the next look asks again."""
         with self._lock:
-            if refresh or self._fetched_at is None or self.clock() - self._fetched_at > CACHE_SECONDS:
+            fresh = self._fetched_at is not None and self.clock() - self._fetched_at <= CACHE_SECONDS
+            if refresh or not fresh:
                 listed = self.client.list_models()
-                self._rows, self._error = (None, listed) if isinstance(listed, Problem) else (listed, None)
-                self._fetched_at = self.clock()
-            return self._rows or [], self._error
+                if isinstance(listed, Problem):
+                    return self._rows or [], listed
+                self._rows, self._fetched_at = listed, self.clock()
+            return self._rows or [], None
 
 
 def is_image_model(row: dict[str, Any]) -> bool:

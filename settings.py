@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
+from pathlib import Path
 from typing import Any, Mapping
 
 DEFAULT_API_BASE = "http://localhost:1337/v1"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "instance"
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    base_name = "PROOFSHEET_API_BASE" if environ.get("PROOFSHEET_API_BASE") else "OPENAI_BASE_URL"
     settings: dict[str, Any] = {
-        "API_BASE": environ.get("PROOFSHEET_API_BASE") or environ.get("OPENAI_BASE_URL") or DEFAULT_API_BASE,
+        "API_BASE": checked_api_base(environ.get(base_name) or DEFAULT_API_BASE, base_name),
         "API_KEY": environ.get("PROOFSHEET_API_KEY") or environ.get("OPENAI_API_KEY") or None,
     }
     if environ.get("PROOFSHEET_TIMEOUT"):
@@ -18,7 +22,26 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         settings["IMAGE_TIMEOUT"] = _positive_number(environ["PROOFSHEET_IMAGE_TIMEOUT"], "PROOFSHEET_IMAGE_TIMEOUT")
     if environ.get("PROOFSHEET_DATA"):
         settings["DATA_DIR"] = environ["PROOFSHEET_DATA"]
+    if environ.get("PROOFSHEET_ALLOWED_HOSTS"):
+        settings["ALLOWED_HOSTS"] = allowed_hosts(environ["PROOFSHEET_ALLOWED_HOSTS"].split(","))
     return settings
+
+
+def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get("PROOFSHEET_DATA") or DEFAULT_DATA_DIR)
+
+
+def checked_api_base(url: str, source: str) -> str:
+    """An http(s) URL with a host; anything else stops start-up with one line that says what to write."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        guess = "http://" + url.strip().split("://")[-1].lstrip("/")
+        raise SystemExit(f"{source} must be an http:// or https:// URL, not {url!r}. Did you mean {guess!r}?")
+    return url.strip()
+
+
+def allowed_hosts(names: list[str]) -> list[str]:
+    return [name.strip().rstrip(".").lower() for name in names if name.strip()]
 
 
 def _positive_number(text: str, name: str) -> float:

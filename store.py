@@ -7,8 +7,11 @@ background, or on first request: they can always be made again.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import secrets
+import shutil
 import logging
 import os
 import sqlite3
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
+from datalock import DataFolderLock, holder_text
 from images import make_thumbnail
 from results import GenerationResult, Note, Problem, VerifiedImage, preview_json
 
@@ -84,7 +88,40 @@ MIGRATIONS = [
     ALTER TABLE generations ADD COLUMN group_position INTEGER;
     CREATE INDEX generations_group ON generations(group_id, group_position);
     """,
+    # The history's identity, also written to the folder (FOLDER_MARK): files are swept only by the database
+    # that owns them, never by a new or substituted one.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
+FOLDER_MARK = "history.id"
+MAX_ID = 2**63 - 1
+
+
+class HistoryUnavailable(Exception):
+    """The history cannot be opened; the message is one paragraph for the person starting Proofsheet."""
+
+
+class StorageError(Exception):
+    """Writing to the data folder failed (disk full, read-only); `problem` says so in a person's words."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def storage_problem(exc: BaseException, folder: Path) -> Problem:
+    """A failed write to the data folder, in words: full, not writable, or what the system said."""
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "full" in text:
+        return Problem("disk_full", f"The disk holding the data folder ({folder}) is full, so this could not be "
+                                    "kept. Free some space there and try again.")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text:
+        return Problem("not_writable", f"The data folder ({folder}) cannot be written to (it is read-only or "
+                                       "belongs to another user), so this could not be kept.")
+    return Problem("storage_failed", f"Writing to the data folder ({folder}) failed ({exc}), so this could not be "
+                                     "kept. Check the disk that holds it.")
 
 
 @dataclass
@@ -194,19 +231,53 @@ class GalleryPage:
 
 
 class Store:
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, folder: str | os.PathLike[str], lock: bool = True) -> None:
+        """Open the history in `folder`; raises HistoryUnavailable or FolderInUse with a message for a person.
+
+        Nothing on disk is changed before the database has been read and found whole.
+        """
         self.folder = Path(folder)
         self.images_dir = self.folder / "images"
         self.thumbs_dir = self.folder / "thumbnails"
         self.responses_dir = self.folder / "responses"
+        self.trash_dir = self.folder / "trash"
         self.db_path = self.folder / "proofsheet.sqlite3"
+        self.notice: str | None = None  # something the person should know about this history, shown in the gallery
         self._local = threading.local()
         self._files_lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
+        self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
+        self._lock = DataFolderLock(self.folder)
+        try:
+            for directory in (self.folder, self.images_dir, self.thumbs_dir, self.responses_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryUnavailable(f"Proofsheet cannot use the data folder {self.folder}: {exc.strerror or exc}. "
+                                     "Choose a folder you can write to with PROOFSHEET_DATA.") from None
+        if lock:
+            self._lock.acquire(holder_text())
         self._thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
-        for directory in (self.folder, self.images_dir, self.thumbs_dir, self.responses_dir):
-            directory.mkdir(parents=True, exist_ok=True)
-        self.migrate()
-        self._recover()
+        try:
+            self._open_checked()
+            was_new = self.schema_version() == 0
+            self.migrate()
+            self._recover(was_new)
+        except sqlite3.Error as exc:
+            self.close()
+            raise HistoryUnavailable(_unreadable_message(self.db_path, exc)) from None
+        except OSError as exc:
+            self.close()
+            raise HistoryUnavailable(f"Proofsheet cannot write to its data folder {self.folder}: "
+                                     f"{exc.strerror or exc}. Free some space or choose another folder with "
+                                     "PROOFSHEET_DATA; nothing was changed.") from None
+
+    def close(self) -> None:
+        """Close this thread's connection and give up the folder lock (for tests and a clean shutdown)."""
+        self._thumbnailer.shutdown(wait=True)
+        self.release_connection()
+        self._lock.release()
+
+    def describe_holder(self, address: str) -> None:
+        self._lock.describe(holder_text(address))
 
     # -- connection and schema ----------------------------------------------------------------------------------
 
@@ -222,6 +293,24 @@ class Store:
             self._local.connection = connection
         return connection
 
+    def release_connection(self) -> None:
+        """Close this thread's connection; for short-lived threads, so descriptors do not pile up."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _open_checked(self) -> None:
+        """Read the whole database once before anything is written: a damaged one stops start-up untouched."""
+        if self.db_path.exists() and self.db_path.stat().st_size:
+            check = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+            try:
+                verdict = check.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                check.close()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(verdict)
+
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -231,20 +320,65 @@ class Store:
             log.info("Migrating the history to schema version %d", number)
             self.db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
 
-    def _recover(self) -> None:
-        """After a crash: generations that were running are marked interrupted; stray files are removed."""
+    def _recover(self, was_new: bool) -> None:
+        """After a crash: generations that were running are marked interrupted; stray files go to trash/.
+
+        Files are swept only when this database is the one that owns them (its id matches the folder's mark). A new
+        database beside an earlier history's files (the database was deleted, emptied or replaced) leaves every file
+        where it is and says so.
+        """
         self.db.execute(
             "UPDATE generations SET status='interrupted', error_kind='interrupted', error_message=? "
             "WHERE status='running'",
             ("Proofsheet stopped before the image server answered.",),
         )
+        history_id = self._history_id()
+        mark = self.folder / FOLDER_MARK
+        marked = mark.read_text().strip() if mark.exists() else None
+        kept_files = self._kept_file_count()
+        if marked is None and (not was_new or not kept_files):
+            _write_file(mark, history_id.encode())
+            marked = history_id
+        if marked != history_id:
+            self.notice = (f"This history's database ({self.db_path.name}) is not the one that kept the "
+                           f"{kept_files:,} image and response files in {self.folder}; they were left untouched. If "
+                           f"you have a backup of {self.db_path.name}, stop Proofsheet and put it back.")
+            log.warning(self.notice)
+            return
+        self._sweep_strays()
+
+    def _history_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key='history_id'").fetchone()
+        if row:
+            return row[0]
+        history_id = secrets.token_hex(16)
+        self.db.execute("INSERT INTO meta (key, value) VALUES ('history_id', ?)", (history_id,))
+        return history_id
+
+    def _kept_file_count(self) -> int:
+        return sum(1 for directory in (self.images_dir, self.responses_dir) for path in directory.iterdir()
+                   if not path.name.endswith(".tmp"))
+
+    def _sweep_strays(self) -> None:
+        """Partial temporary files are removed; whole files no row names are moved to trash/, never deleted."""
         with self._files_lock:
             known = {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM images WHERE sha256 IS NOT NULL")}
             known.update(str(row[0]) for row in self.db.execute("SELECT generation_id FROM responses"))
             for directory in (self.images_dir, self.thumbs_dir, self.responses_dir):
                 for path in directory.iterdir():
-                    if path.name.endswith(".tmp") or path.name.split(".")[0] not in known:
+                    if path.name.endswith(".tmp"):
                         path.unlink(missing_ok=True)
+                    elif path.name.split(".")[0] not in known:
+                        if directory is self.thumbs_dir:
+                            path.unlink(missing_ok=True)  # made from an image; can always be made again
+                        else:
+                            self._to_trash(path)
+
+    def _to_trash(self, path: Path) -> None:
+        target = self.trash_dir / path.parent.name
+        target.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target / path.name)
+        log.info("Moved %s, which no generation names, to %s", path.name, target)
 
     # -- writing ------------------------------------------------------------------------------------------------
 
@@ -255,22 +389,50 @@ class Store:
         `group` is (group id, position in its grid) for a cell of a comparison.
         """
         group_id, group_position = group or (None, None)
-        cursor = self.db.execute(
+        with self._writing():
+            cursor = self.db.execute(
             "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
-            "client_ref, group_id, group_position) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), request["prompt"], request["model"], request.get("response_format"),
-             json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position),
-        )
+                "client_ref, group_id, group_position) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), request["prompt"], request["model"], request.get("response_format"),
+                 json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position),
+            )
         return int(cursor.lastrowid)
 
     def create_group(self, prompt: str, cells: list[dict[str, Any]]) -> int:
         """A comparison: one prompt, several cells (models or seeds), shown as one grid."""
-        cursor = self.db.execute("INSERT INTO groups (created_at, prompt, cells_json) VALUES (?, ?, ?)",
-                                 (time.time(), prompt, json.dumps(cells, ensure_ascii=False)))
+        with self._writing():
+            cursor = self.db.execute("INSERT INTO groups (created_at, prompt, cells_json) VALUES (?, ?, ?)",
+                                     (time.time(), prompt, json.dumps(cells, ensure_ascii=False)))
         return int(cursor.lastrowid)
 
+    def _writing(self) -> "_Writing":
+        return _Writing(self.folder)
+
     def finish(self, generation_id: int, result: GenerationResult) -> str:
-        """Keep the result: files first, then one transaction for the rows. Returns the final status."""
+        """Keep the result: files first, then one transaction for the rows. Returns the final status.
+
+        When the data folder cannot take it (disk full, read-only), the generation ends as failed with that said,
+        its partial files removed: never left running.
+        """
+        try:
+            return self._keep(generation_id, result)
+        except (OSError, sqlite3.Error) as exc:
+            problem = storage_problem(exc, self.folder)
+            log.error("Generation %d could not be kept: %s", generation_id, problem.message)
+            self._response_path(generation_id).unlink(missing_ok=True)
+            self._mark_unsaved(generation_id, problem)
+            return "failed"
+
+    def _mark_unsaved(self, generation_id: int, problem: Problem) -> None:
+        """A small write that may still fit; if not, this process remembers it (and a restart says interrupted)."""
+        self._unsaved[generation_id] = problem
+        try:
+            self.db.execute("UPDATE generations SET status='failed', error_kind=?, error_message=? "
+                            "WHERE id=? AND status='running'", (problem.kind, problem.message, generation_id))
+        except sqlite3.Error:
+            pass
+
+    def _keep(self, generation_id: int, result: GenerationResult) -> str:
         status = _status_of(result)
         with self._files_lock:
             current = self._status(generation_id)
@@ -318,19 +480,22 @@ class Store:
             self.db.execute("INSERT INTO responses (generation_id, body_is_json, preview) VALUES (?, ?, ?)",
                             (generation_id, result.raw_is_json, preview_json(result.raw, result.raw_is_json)))
 
-    def cancel(self, client_ref: str) -> int | None:
-        """Mark a running generation cancelled; its late answer will not be kept."""
+    def running_id(self, client_ref: str) -> int | None:
         row = self.db.execute("SELECT id FROM generations WHERE client_ref=? AND status='running'",
                               (client_ref,)).fetchone()
-        if row is None:
-            return None
-        self.db.execute("UPDATE generations SET status='cancelled', error_kind='cancelled', "
-                        "error_message='Cancelled while waiting for the image server.' WHERE id=? "
-                        "AND status='running'", (row["id"],))
-        return int(row["id"])
+        return int(row["id"]) if row else None
+
+    def cancel(self, generation_id: int, message: str = "Cancelled while waiting for the image server.") -> bool:
+        """Mark a running generation cancelled; its late answer will not be kept."""
+        with self._writing():
+            return self.db.execute("UPDATE generations SET status='cancelled', error_kind='cancelled', "
+                                   "error_message=? WHERE id=? AND status='running'",
+                                   (message, generation_id)).rowcount > 0
 
     def delete(self, generation_id: int) -> bool:
-        with self._files_lock:
+        if not _is_id(generation_id):
+            return False
+        with self._files_lock, self._writing():
             shas = [row[0] for row in self.db.execute(
                 "SELECT sha256 FROM images WHERE generation_id=? AND sha256 IS NOT NULL", (generation_id,))]
             deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
@@ -347,10 +512,14 @@ class Store:
     # -- reading ------------------------------------------------------------------------------------------------
 
     def get(self, generation_id: int) -> StoredGeneration | None:
+        if not _is_id(generation_id):
+            return None
         row = self.db.execute("SELECT * FROM generations WHERE id=?", (generation_id,)).fetchone()
         if row is None:
             return None
         generation = _generation_from_row(row)
+        if generation.status == "running" and generation_id in self._unsaved:
+            generation.status, generation.error = "failed", self._unsaved[generation_id]
         generation.images = [_image_from_row(image) for image in self.db.execute(
             "SELECT * FROM images WHERE generation_id=? ORDER BY position", (generation_id,))]
         response = self.db.execute("SELECT preview, body_is_json FROM responses WHERE generation_id=?",
@@ -360,9 +529,11 @@ class Store:
         return generation
 
     def group_exists(self, group_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM groups WHERE id=?", (group_id,)).fetchone() is not None
+        return _is_id(group_id) and self.db.execute("SELECT 1 FROM groups WHERE id=?", (group_id,)).fetchone() is not None
 
     def group(self, group_id: int) -> Group | None:
+        if not _is_id(group_id):
+            return None
         row = self.db.execute("SELECT * FROM groups WHERE id=?", (group_id,)).fetchone()
         if row is None:
             return None
@@ -373,6 +544,8 @@ class Store:
 
     def raw_body_file(self, generation_id: int) -> Path | None:
         """The response body exactly as received, found through the database."""
+        if not _is_id(generation_id):
+            return None
         row = self.db.execute("SELECT generation_id FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
         return self._response_path(row[0]) if row else None
 
@@ -399,7 +572,11 @@ class Store:
             with self._files_lock:
                 if self.image_file(sha256) is None:
                     return None  # deleted meanwhile
-                _write_file(path, thumbnail)
+                try:
+                    _write_file(path, thumbnail)
+                except OSError as exc:
+                    log.warning("No room for a thumbnail: %s", storage_problem(exc, self.folder).message)
+                    return None
         return path
 
     def gallery(self, page: int = 1, per_page: int = 24, query: str = "", model: str = "", outcome: str = ""
@@ -421,8 +598,10 @@ class Store:
         return [row[0] for row in self.db.execute("SELECT DISTINCT model FROM generations ORDER BY model")]
 
     def recent_models(self, limit: int = 8) -> list[str]:
+        """Models that gave an image lately: a typo that failed is not offered again."""
         return [row[0] for row in self.db.execute(
-            "SELECT model FROM generations GROUP BY model ORDER BY MAX(id) DESC LIMIT ?", (limit,))]
+            "SELECT model FROM generations WHERE status IN ('ok', 'partial') GROUP BY model ORDER BY MAX(id) DESC "
+            "LIMIT ?", (limit,))]
 
     def export_zip(self, generation_ids: Iterable[int], out: BinaryIO) -> None:
         """Images plus a manifest of requests and responses, for sharing a demo's results."""
@@ -449,6 +628,20 @@ class Store:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+class _Writing:
+    """Turns a failed write (disk full, read-only folder) into a StorageError that says so."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
+        if isinstance(exc, (OSError, sqlite3.OperationalError)):
+            raise StorageError(storage_problem(exc, self.folder)) from exc
+
+
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -471,10 +664,26 @@ def _write_once(folder: Path, image: VerifiedImage) -> str:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    """All or nothing: a temporary name, then an atomic rename."""
+    """All or nothing: a temporary name, then an atomic rename; a write that fails leaves no temporary behind."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _is_id(value: Any) -> bool:
+    """A row id SQLite can hold: anything else (a 20-digit number from a URL) simply names nothing."""
+    return isinstance(value, int) and 0 < value <= MAX_ID
+
+
+def _unreadable_message(db_path: Path, exc: BaseException) -> str:
+    return (f"Proofsheet cannot read its history database {db_path} ({exc}). It may be damaged. Nothing on disk "
+            "was changed. Either restore the file from a backup, or move it aside (for example rename it to "
+            f"{db_path.name}.broken) to start a fresh history; the images and raw responses beside it stay where "
+            "they are. `python app.py --check` reports what it can read.")
 
 
 def _status_of(result: GenerationResult) -> str:

@@ -18,8 +18,9 @@ def api_generate(client, prompt="a cat", **fields):
 
 
 def test_history_survives_a_restart(tmp_path, demo_server):
-    first = make_app(tmp_path, demo_server.api_base).test_client()
-    kept = api_generate(first, "kept across restarts")
+    first_app = make_app(tmp_path, demo_server.api_base)
+    kept = api_generate(first_app.test_client(), "kept across restarts")
+    first_app.extensions["store"].close()  # the first process ends: its lock on the folder goes with it
     again = make_app(tmp_path, demo_server.api_base).test_client()
     page = again.get(f"/generations/{kept['id']}").get_data(as_text=True)
     assert "kept across restarts" in page
@@ -150,6 +151,7 @@ def test_a_generation_left_running_by_a_crash_is_marked_interrupted(tmp_path):
     store = Store(tmp_path)
     generation_id = store.begin({"prompt": "in flight", "model": "flux"}, "http://x")
     (store.images_dir / "half-written.png.1.2.tmp").write_bytes(b"\x89PNG half")
+    store.close()
     reopened = Store(tmp_path)
     generation = reopened.get(generation_id)
     assert generation.status == "interrupted"

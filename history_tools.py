@@ -1,0 +1,128 @@
+"""Looking after a data folder from the command line: a read-only check, and a backup that is safe while running.
+
+`python app.py --check` reads the database (integrity check) and compares its rows with the files beside it, writing
+nothing. `python app.py --backup DEST` copies a consistent snapshot of the database (SQLite's online backup) and then
+the image and response files into DEST; it can run while Proofsheet serves.
+"""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store import FOLDER_MARK
+
+DB_NAME = "proofsheet.sqlite3"
+KEPT_DIRS = ("images", "responses")
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    problems: int = 0
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def problem(self, line: str) -> None:
+        self.problems += 1
+        self.lines.append("PROBLEM: " + line)
+
+
+def check(folder: Path) -> Report:
+    """What the data folder holds and whether rows and files agree; never writes."""
+    report = Report()
+    db_path = folder / DB_NAME
+    report.say(f"Data folder: {folder}")
+    if not db_path.exists():
+        report.problem(f"There is no database ({DB_NAME}) here.")
+        _count_files(folder, report)
+        return report
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+        verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        report.problem(f"The database cannot be read: {exc}. Restore it from a backup, or move it aside to start "
+                       "a fresh history; the files stay where they are.")
+        _count_files(folder, report)
+        return report
+    with db:
+        if verdict != "ok":
+            report.problem(f"The database's integrity check says: {verdict}")
+        _compare_rows_and_files(db, folder, report)
+    db.close()
+    return report
+
+
+def _compare_rows_and_files(db: sqlite3.Connection, folder: Path, report: Report) -> None:
+    generations = db.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+    report.say(f"Generations: {generations:,}")
+    named_images = {sha: fmt for sha, fmt in db.execute(
+        "SELECT DISTINCT sha256, format FROM images WHERE sha256 IS NOT NULL")}
+    named_responses = {str(row[0]) for row in db.execute("SELECT generation_id FROM responses")}
+    image_files = {path.name.split(".")[0] for path in _files(folder / "images")}
+    response_files = {path.name.split(".")[0] for path in _files(folder / "responses")}
+    report.say(f"Image files: {len(image_files):,} (rows name {len(named_images):,}); "
+               f"response files: {len(response_files):,} (rows name {len(named_responses):,})")
+    for sha in sorted(set(named_images) - image_files):
+        report.problem(f"Image {sha} is named by the history but its file is missing.")
+    for generation_id in sorted(named_responses - response_files, key=int):
+        report.problem(f"The raw response of generation {generation_id} is missing.")
+    strays = len(image_files - set(named_images)) + len(response_files - named_responses)
+    if strays:
+        report.say(f"Files no generation names: {strays:,} (left in place; moved to trash/ at the next start when "
+                   "this database owns the folder)")
+    mark = folder / FOLDER_MARK
+    row = db.execute("SELECT value FROM meta WHERE key='history_id'").fetchone() \
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone() else None
+    if mark.exists() and row and mark.read_text().strip() != row[0]:
+        report.problem("This database is not the one that kept the files in this folder (its id differs from "
+                       f"{FOLDER_MARK}); restore the original database if you have a backup.")
+    trash = sum(1 for _ in _files(folder / "trash", recursive=True))
+    if trash:
+        report.say(f"In trash/: {trash:,} files (safe to delete once you have looked)")
+
+
+def _count_files(folder: Path, report: Report) -> None:
+    for name in KEPT_DIRS:
+        report.say(f"{name}/: {sum(1 for _ in _files(folder / name)):,} files, untouched")
+
+
+def _files(directory: Path, recursive: bool = False):
+    if not directory.is_dir():
+        return
+    for path in (directory.rglob("*") if recursive else directory.iterdir()):
+        if path.is_file() and not path.name.endswith(".tmp"):
+            yield path
+
+
+def backup(folder: Path, destination: Path) -> Report:
+    """A consistent copy of the database, then the files it names, into a new or empty folder."""
+    report = Report()
+    if destination.exists() and any(destination.iterdir()):
+        report.problem(f"{destination} is not empty; choose a new folder for the backup.")
+        return report
+    destination.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True, timeout=10)
+    target = sqlite3.connect(destination / DB_NAME)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    copied = 0
+    for name in KEPT_DIRS:
+        (destination / name).mkdir(exist_ok=True)
+        for path in _files(folder / name):
+            shutil.copy2(path, destination / name / path.name)
+            copied += 1
+    if (folder / FOLDER_MARK).exists():
+        shutil.copy2(folder / FOLDER_MARK, destination / FOLDER_MARK)
+    report.say(f"Backed up the history and {copied:,} files to {destination}.")
+    report.say(f"To restore: stop Proofsheet and start it with PROOFSHEET_DATA={destination} (or copy the folder "
+               "back in place of the old one).")
+    checked = check(destination)
+    report.problems += checked.problems
+    report.lines += [line for line in checked.lines if line.startswith("PROBLEM")]
+    return report

@@ -1,0 +1,100 @@
+"""Keeping secrets out of everything Proofsheet stores, shows, exports or logs.
+
+The secrets are the API key and any credentials written into the base URL (`http://user:pw@host/v1`). Servers, debug
+pages and naive proxies sometimes echo the request's `Authorization` header back; whatever they echo is replaced
+before it reaches the history, a page or a log.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import urllib.parse
+from typing import Any
+
+HIDDEN = "…(hidden)"
+MIN_SECRET = 4  # shorter strings would blank out ordinary words; their base64 forms are still hidden
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without its userinfo, and the (user, password) it carried, if any."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, (urllib.parse.unquote(user), urllib.parse.unquote(password))
+
+
+def without_userinfo(url: str) -> str:
+    return split_credentials(url)[0]
+
+
+class Redactor:
+    """Replaces every form a secret may come back in: as is, percent-encoded, and as HTTP Basic base64."""
+
+    def __init__(self, api_key: str | None = None, credentials: tuple[str, str] | None = None) -> None:
+        forms: dict[str, str] = {}
+        if api_key:
+            self._add(forms, api_key, "sk-" + HIDDEN if api_key.startswith("sk-") else HIDDEN)
+        if credentials and credentials[1]:
+            user, password = credentials
+            basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+            forms[basic] = HIDDEN
+            self._add(forms, f"{user}:{password}", f"{user}:{HIDDEN}")
+            self._add(forms, password, HIDDEN)
+        # Longest first, so that "user:pw" is replaced whole before "pw" alone.
+        self._text = sorted(((s, r) for s, r in forms.items() if len(s) >= MIN_SECRET), key=lambda pair: -len(pair[0]))
+        self._bytes = [(s.encode(), r.encode()) for s, r in self._text]
+
+    @staticmethod
+    def _add(forms: dict[str, str], secret: str, replacement: str) -> None:
+        forms[secret] = replacement
+        forms[urllib.parse.quote(secret, safe="")] = replacement
+        forms[urllib.parse.quote_plus(secret)] = replacement
+
+    def __bool__(self) -> bool:
+        return bool(self._text)
+
+    def text(self, value: str) -> str:
+        for secret, replacement in self._text:
+            if secret in value:
+                value = value.replace(secret, replacement)
+        return value
+
+    def data(self, value: bytes | bytearray) -> bytes | bytearray:
+        for secret, replacement in self._bytes:
+            if secret in value:
+                value = value.replace(secret, replacement)
+        return value
+
+    def value(self, value: Any) -> Any:
+        """A JSON value with every string (and key) redacted."""
+        if not self:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(entry) for entry in value]
+        if isinstance(value, dict):
+            return {self.text(key) if isinstance(key, str) else key: self.value(entry) for key, entry in value.items()}
+        return value
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts log records before any handler writes them."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.redactor:
+            record.msg = self.redactor.text(record.getMessage())
+            record.args = ()
+        return True
+
+
+def install_log_redaction(redactor: Redactor) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(redactor))
