@@ -2,6 +2,12 @@
 "use strict";
 
 (() => {
+  // Without JavaScript these buttons would do nothing, so they are rendered hidden and shown here.
+  const reveal = (root) => root.querySelectorAll(".copy-button[hidden], .copy-image-button[hidden]")
+    .forEach((button) => { button.hidden = false; });
+  reveal(document);
+  new MutationObserver(() => reveal(document)).observe(document.body, { childList: true, subtree: true });
+
   function confirm(button, text) {
     const label = button.dataset.label || button.textContent;
     button.dataset.label = label;

@@ -35,6 +35,12 @@
     return card;
   }
 
+  // On a narrow screen the result sits below the form, out of sight: scroll to it.
+  const NARROW = window.matchMedia("(max-width: 900px)");
+  function bringIntoView(element) {
+    if (NARROW.matches) element.scrollIntoView({ block: "start" });
+  }
+
   function showMessage(title, text) {
     const card = document.createElement("section");
     card.className = "error-card";
@@ -68,6 +74,7 @@
     const clientRef = newClientRef();
     const controller = new AbortController();
     const card = showWaiting(body.model);
+    bringIntoView(card);
     running = { controller, clientRef, stopTimer: window.proofsheetTimer(card.querySelector("[role=timer]")) };
     setBusy(true);
     try {
@@ -84,9 +91,11 @@
       }
       if (!answer.id) throw new Error(answer.error?.message || `Proofsheet answered ${response.status}`);
       await showResult(answer.id, answer.permalink);
+      bringIntoView(slot);
     } catch (error) {
       if (error.name !== "AbortError") showMessage("Proofsheet did not answer", String(error.message || error));
     } finally {
+      document.dispatchEvent(new CustomEvent("proofsheet:answered"));
       if (running?.controller === controller) {
         running.stopTimer();
         running = null;

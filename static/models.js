@@ -80,6 +80,7 @@
     filter = withFilter;
     active = -1;
     list.hidden = false;
+    fitAboveSubmit();
     input.setAttribute("aria-expanded", "true");
     if (!models && !loading) load(false);
     render();
@@ -105,14 +106,25 @@
     render();
   }
 
-  input.addEventListener("focus", () => open(""));
+  // The list opens when asked (a click, typing, ArrowDown), not on focus: tabbing through the form never pops it
+  // up. It never covers the Generate button (which sits above it) and closes on Tab or a click elsewhere.
+  function fitAboveSubmit() {
+    const submit = input.form?.querySelector("[type=submit]");
+    if (!submit) return;
+    const room = submit.getBoundingClientRect().top - input.getBoundingClientRect().bottom - 12;
+    list.style.maxHeight = `${Math.max(room, 160)}px`;
+  }
   input.addEventListener("click", () => list.hidden && open(""));
+  document.addEventListener("mousedown", (event) => {
+    if (!list.hidden && !input.closest(".combobox").contains(event.target)) close();
+  });
   input.addEventListener("input", () => open(input.value));
   input.addEventListener("blur", () => setTimeout(close, 120));
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") { event.preventDefault(); list.hidden ? open("") : move(1); }
     else if (event.key === "ArrowUp") { event.preventDefault(); move(-1); }
     else if (event.key === "Escape" && !list.hidden) { event.preventDefault(); event.stopPropagation(); close(); }
+    else if (event.key === "Tab") close();
     else if (event.key === "Enter" && !event.ctrlKey && !event.metaKey && !list.hidden && active >= 0) {
       event.preventDefault();
       pick(list.querySelector(`#model-option-${active}`).dataset.value);
