@@ -72,9 +72,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.from_environment())
     app.config.update(config or {})
     data_dir = Path(app.config["DATA_DIR"])
+    app.extensions["store"] = Store(data_dir)  # first: it says plainly when the folder cannot be used
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(data_dir)
-    app.extensions["store"] = Store(data_dir)
     app.extensions["client"] = ImageServerClient(
         app.config["API_BASE"], app.config["API_KEY"], timeout=float(app.config["TIMEOUT"]),
         max_response_bytes=app.config["MAX_RESPONSE_BYTES"], max_image_bytes=app.config["MAX_IMAGE_BYTES"],
@@ -456,6 +456,8 @@ def _status_for(generation: Any) -> int:
         return 200
     if generation.error and generation.error.kind == "timeout":
         return 504
+    if generation.error and REFUSAL_STATUS.get(generation.error.kind) == 507:
+        return 507
     if generation.status == "cancelled":
         return 409
     return 502

@@ -164,6 +164,7 @@ _CHECKS = {
 
 
 MAX_CELLS = 8
+MAX_LISTED = 64
 
 
 @dataclass(frozen=True)
@@ -208,5 +209,9 @@ def _list(value: Any) -> list[Any]:
         value = re.split(r"[,\n]", value)
     if not isinstance(value, list):
         return [value]
-    items = [item.strip() if isinstance(item, str) else item for item in value]
-    return list(dict.fromkeys(item for item in items if item not in ("", None)))
+    unique: list[Any] = []
+    for item in value[:MAX_LISTED]:  # anything past these is refused below as too many cells anyway
+        item = item.strip() if isinstance(item, str) else item
+        if item not in ("", None) and item not in unique:  # by equality: items may be lists, from a JSON body
+            unique.append(item)
+    return unique + value[MAX_LISTED:]

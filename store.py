@@ -250,11 +250,11 @@ class Store:
         try:
             for directory in (self.folder, self.images_dir, self.thumbs_dir, self.responses_dir):
                 directory.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock.acquire(holder_text())
         except OSError as exc:
             raise HistoryUnavailable(f"Proofsheet cannot use the data folder {self.folder}: {exc.strerror or exc}. "
-                                     "Choose a folder you can write to with PROOFSHEET_DATA.") from None
-        if lock:
-            self._lock.acquire(holder_text())
+                                     "Make it writable, or choose another folder with PROOFSHEET_DATA.") from None
         self._thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
         try:
             self._open_checked()
@@ -340,12 +340,24 @@ class Store:
             _write_file(mark, history_id.encode())
             marked = history_id
         if marked != history_id:
+            self._number_after_existing_responses()
             self.notice = (f"This history's database ({self.db_path.name}) is not the one that kept the "
                            f"{kept_files:,} image and response files in {self.folder}; they were left untouched. If "
                            f"you have a backup of {self.db_path.name}, stop Proofsheet and put it back.")
             log.warning(self.notice)
             return
         self._sweep_strays()
+
+    def _number_after_existing_responses(self) -> None:
+        """Response files are named by generation id: a new database numbers its generations after any it finds,
+        so that it never writes over an earlier history's files."""
+        numbers = [int(path.name.split(".")[0]) for path in self.responses_dir.iterdir()
+                   if path.name.split(".")[0].isascii() and path.name.split(".")[0].isdigit()]
+        highest = max(numbers, default=0)
+        current = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='generations'").fetchone()
+        if highest > (current[0] if current else 0):
+            self.db.execute("DELETE FROM sqlite_sequence WHERE name='generations'")
+            self.db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('generations', ?)", (highest,))
 
     def _history_id(self) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key='history_id'").fetchone()

@@ -87,14 +87,22 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_app_process(data_dir, api_base, *args):
-    """`python app.py` in its own process, as a person starts it; returns (process, url) once it answers."""
+def start_app_process(data_dir, api_base, *args, env=None, log_path=None):
+    """`python app.py` in its own process, as a person starts it; returns (process, url) once it answers.
+
+    What it prints goes to `log_path` when given, so a test can read its start-up lines.
+    """
     port = free_port()
-    env = {**os.environ, "PROOFSHEET_DATA": str(data_dir)}
+    environment = {**os.environ, "PROOFSHEET_DATA": str(data_dir), **(env or {})}
+    output = open(log_path, "wb") if log_path else subprocess.DEVNULL
     process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--api-base", api_base, *args],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               cwd=ROOT, env=environment, stdout=output, stderr=output)
+    if log_path:
+        output.close()
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
+        if process.poll() is not None:
+            raise AssertionError(f"the app exited at start with {process.returncode}")
         try:
             requests.get(url + "/generations", timeout=1)
             return process, url
@@ -102,3 +110,19 @@ def start_app_process(data_dir, api_base, *args):
             time.sleep(0.1)
     process.kill()
     raise AssertionError("the app did not start within 10 seconds")
+
+
+def run_app_command(*args, env=None, timeout=30):
+    """`python app.py ARGS` run to its end: (exit code, everything it printed)."""
+    completed = subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                               capture_output=True, text=True, timeout=timeout)
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+def stop_process(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

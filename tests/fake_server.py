@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,36 @@ class FakeImageServer:
     def on_call(self, method: str, path: str, respond: Callable[[BaseHTTPRequestHandler], None]) -> None:
         self.replies[(method, path)] = respond
 
+    def hang(self, method: str = "POST", path: str = "/v1/images/generations", limit: float = 60.0) -> None:
+        """Never answer: hold each request until the client closes the connection (or `limit` passes).
+
+        `open_hangs` counts the connections still held; `closed_after` the seconds each was held before the client
+        went away.
+        """
+        self.open_hangs = 0
+        self.closed_after: list[float] = []
+        lock = threading.Lock()
+
+        def respond(handler: BaseHTTPRequestHandler) -> None:
+            started = time.monotonic()
+            with lock:
+                self.open_hangs += 1
+            poller = select.poll()  # not select(): the test process may hold descriptors above 1024
+            poller.register(handler.connection, select.POLLIN)
+            try:
+                while time.monotonic() - started < limit:
+                    if poller.poll(50) and not handler.connection.recv(1, 0):
+                        break  # the client closed its end
+            except OSError:
+                pass
+            finally:
+                with lock:
+                    self.open_hangs -= 1
+                    self.closed_after.append(time.monotonic() - started)
+                handler.close_connection = True
+
+        self.on_call(method, path, respond)
+
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -57,6 +88,7 @@ class FakeImageServer:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeImageServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms wait for a delayed ACK
 
     def log_message(self, *args: Any) -> None:
         pass
