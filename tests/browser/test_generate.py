@@ -9,6 +9,7 @@ def test_typing_a_prompt_and_submitting_shows_the_image_and_the_raw_json(page, l
     page.click("#generate-button")
     image = page.locator(".image-card img").first
     expect(image).to_be_visible(timeout=20_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert page.evaluate("img => img.naturalWidth", image.element_handle()) == 1024
     expect(page.locator("#raw-json")).to_contain_text('"b64_json": "iVBORw0KGgo')
     expect(page.locator(".result-prompt")).to_have_text("hello world user")
