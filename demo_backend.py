@@ -30,6 +30,10 @@ MAX_N = 10
 MEDIA_KEPT = 256
 
 
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many clients at once (a burst of generations) must not overflow the listen backlog
+
 class DemoImageServer:
     """Runs the demo protocol on a free loopback port in a background thread."""
 
@@ -42,7 +46,7 @@ class DemoImageServer:
         self.media_lock = threading.Lock()
         self.requests_seen: list[dict[str, Any]] = []
         handler = type("BoundHandler", (DemoHandler,), {"demo": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False  # a slow answer in flight must not hold up stop()
         self._thread: threading.Thread | None = None

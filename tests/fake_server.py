@@ -10,6 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many clients at once (a burst of generations) must not overflow the listen backlog
+
 @dataclass
 class Reply:
     status: int = 200
@@ -25,7 +29,7 @@ class FakeImageServer:
         self.replies: dict[tuple[str, str], Reply | Callable[[BaseHTTPRequestHandler], None]] = {}
         self.received: list[dict[str, Any]] = []
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
