@@ -39,13 +39,25 @@ class BufferedClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+_apps_made = []
+
+
 def make_app(tmp_path, api_base, **config):
     settings = {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "API_BASE": api_base, "TIMEOUT": 10,
                 "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test"}
     settings.update(config)
     app = create_app(settings)
     app.test_client_class = BufferedClient
+    _apps_made.append(app)
     return app
+
+
+@pytest.fixture(autouse=True)
+def close_apps():
+    """Each app a test made lets go of its data folder at the end, as a stopped process would."""
+    yield
+    while _apps_made:
+        _apps_made.pop().extensions["store"].close()
 
 
 @pytest.fixture
