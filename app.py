@@ -23,16 +23,16 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-import settings
-from datalock import FolderInUse
-from generation_request import DEFAULT_MODEL, RequestErrors, has_lone_surrogate, parse_compare, parse_request
-from generations import Runner
-from image_server import ImageServerClient
-from model_catalog import ModelCatalog
-from redaction import install_log_redaction
-from results import Problem
-from snippets import curl_command, python_snippet
-from store import HistoryUnavailable, StorageError, Store
+from proofsheet import settings
+from proofsheet.history.lock import FolderInUse
+from proofsheet.generation_request import DEFAULT_MODEL, RequestErrors, has_lone_surrogate, parse_compare, parse_request
+from proofsheet.generations import Runner
+from proofsheet.upstream.client import ImageServerClient
+from proofsheet.upstream.models import ModelCatalog
+from proofsheet.redaction import install_log_redaction
+from proofsheet.results import Problem
+from proofsheet.snippets import curl_command, python_snippet
+from proofsheet.history.store import HistoryUnavailable, StorageError, Store
 
 log = logging.getLogger("proofsheet")
 csrf = CSRFProtect()
@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.allow_host:
         config["ALLOWED_HOSTS"] = settings.allowed_hosts(args.allow_host)
     if args.demo:
-        from demo_backend import DemoImageServer
+        from proofsheet.demo_server import DemoImageServer
 
         demo = DemoImageServer().start()
         config.update(API_BASE=demo.api_base, SERVER_LABEL="built-in demo server (not AI)")
@@ -656,7 +656,7 @@ def app_data_dir(config: dict[str, Any]) -> Path:
 
 
 def _look_after_history(args: argparse.Namespace) -> int:
-    import history_tools
+    from proofsheet.history import tools as history_tools
 
     folder = settings.data_dir()
     try:

@@ -47,7 +47,7 @@ class Process:
             except requests.ConnectionError:
                 time.sleep(0.1)
         self.stop()
-        raise SystemExit(f"{args[0]} did not start within 10 seconds")
+        raise SystemExit(f"{' '.join(args[:2])} did not start within 10 seconds")
 
     def rss_kb(self, field: str = "VmRSS") -> int:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
@@ -67,7 +67,7 @@ class Process:
 
 
 def demo_server(*flags: str) -> Process:
-    return Process(["demo_backend.py", *flags], "/v1/models")
+    return Process(["-m", "proofsheet.demo_server", *flags], "/v1/models")
 
 
 def app_server(api_base: str, data_dir: str, *flags: str) -> Process:

@@ -14,11 +14,11 @@ import time
 from _common import median_seconds
 
 from app import create_app
-from demo_backend import draw_image
-from generation_request import GenerationRequest
-from images import verify_image
-from results import GenerationResult, ImageItem
-from store import Store
+from proofsheet.demo_server import draw_image
+from proofsheet.generation_request import GenerationRequest
+from proofsheet.images import verify_image
+from proofsheet.results import GenerationResult, ImageItem
+from proofsheet.history.store import Store
 
 GENERATIONS = 1000
 DISTINCT_IMAGES = 48  # the first two pages are all different pictures; later ones repeat (files are shared)

@@ -11,11 +11,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from cancellation import Flight, Flights, flying
-from generation_request import CompareRequest, GenerationRequest
-from image_server import ImageServerClient
-from results import Problem
-from store import Group, StorageError, StoredGeneration, Store
+from proofsheet.upstream.cancellation import Flight, Flights, flying
+from proofsheet.generation_request import CompareRequest, GenerationRequest
+from proofsheet.upstream.client import ImageServerClient
+from proofsheet.results import Problem
+from proofsheet.history.store import Group, StorageError, StoredGeneration, Store
 
 Gone = Callable[[], bool]
 ABANDONED = "The browser or program that asked went away, so Proofsheet stopped waiting for the image server."

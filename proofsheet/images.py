@@ -10,7 +10,7 @@ import warnings
 import pybase64
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from results import Problem, VerifiedImage
+from proofsheet.results import Problem, VerifiedImage
 
 # Raster formats every browser shows; anything else (SVG, HTML, TIFF...) is refused.
 SERVED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 DEFAULT_API_BASE = "http://localhost:1337/v1"
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "instance"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "instance"  # beside app.py
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from PIL import Image
 from flask.testing import FlaskClient
 
 from app import create_app
-from demo_backend import DemoImageServer
+from proofsheet.demo_server import DemoImageServer
 from tests.fake_server import FakeImageServer
 
 

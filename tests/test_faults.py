@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import store as store_module
+from proofsheet.history import store as store_module
 from tests.conftest import free_port, make_app, png_base64
 
 KEY = "sk-proj-Secret0123456789abcdef"
@@ -270,7 +270,7 @@ def test_a_folder_that_stops_taking_writes_fails_the_generation_plainly(client, 
 
 
 def test_a_generation_whose_asker_has_gone_is_never_started(app, demo_server):
-    from generation_request import parse_request
+    from proofsheet.generation_request import parse_request
 
     with app.app_context():
         runner = app.extensions["runner"]

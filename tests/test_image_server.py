@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from generation_request import GenerationRequest, parse_request
-from image_server import ImageServerClient
+from proofsheet.generation_request import GenerationRequest, parse_request
+from proofsheet.upstream.client import ImageServerClient
 from tests.conftest import png_base64
 
 

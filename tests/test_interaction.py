@@ -3,9 +3,9 @@ import json
 import re
 import shlex
 
-from model_catalog import ModelCatalog, ordered_models
-from image_server import ImageServerClient
-from snippets import curl_command, python_snippet
+from proofsheet.upstream.models import ModelCatalog, ordered_models
+from proofsheet.upstream.client import ImageServerClient
+from proofsheet.snippets import curl_command, python_snippet
 from tests.conftest import free_port, make_app
 
 
@@ -47,7 +47,7 @@ def test_models_when_the_server_is_down_say_so_and_offer_no_model_that_failed(tm
 
 
 def test_api_compare_runs_every_model_in_parallel(tmp_path):
-    from demo_backend import DemoImageServer
+    from proofsheet.demo_server import DemoImageServer
 
     with DemoImageServer(delay=1.0) as slow:
         client = make_app(tmp_path, slow.api_base).test_client()

@@ -4,7 +4,7 @@ import threading
 import requests
 
 from app import exposure_warning
-from demo_backend import DemoImageServer
+from proofsheet.demo_server import DemoImageServer
 from tests.conftest import start_app_process
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
-from datalock import DataFolderLock, holder_text
-from images import make_thumbnail
-from results import GenerationResult, Note, Problem, VerifiedImage, preview_json
+from proofsheet.history.lock import DataFolderLock, holder_text
+from proofsheet.images import make_thumbnail
+from proofsheet.results import GenerationResult, Note, Problem, VerifiedImage, preview_json
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store import FOLDER_MARK
+from proofsheet.history.store import FOLDER_MARK
 
 DB_NAME = "proofsheet.sqlite3"
 KEPT_DIRS = ("images", "responses")

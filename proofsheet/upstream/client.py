@@ -18,11 +18,11 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-import cancellation
-import images
-from generation_request import GenerationRequest
-from redaction import Redactor, split_credentials
-from results import GenerationResult, ImageItem, Note, Problem
+from proofsheet.upstream import cancellation
+from proofsheet import images
+from proofsheet.generation_request import GenerationRequest
+from proofsheet.redaction import Redactor, split_credentials
+from proofsheet.results import GenerationResult, ImageItem, Note, Problem
 
 log = logging.getLogger(__name__)
 

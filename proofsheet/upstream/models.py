@@ -6,8 +6,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from image_server import ImageServerClient
-from results import Problem
+from proofsheet.upstream.client import ImageServerClient
+from proofsheet.results import Problem
 
 CACHE_SECONDS = 300
 # Names known for images; gpt4free's own "image" flag is only set on provider rows, so it cannot be relied on.

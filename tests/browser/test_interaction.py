@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from demo_backend import DemoImageServer
+from proofsheet.demo_server import DemoImageServer
 from tests.browser.conftest import LiveApp
 from tests.conftest import make_app
 

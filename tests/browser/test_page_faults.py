@@ -3,7 +3,7 @@ phone, no JavaScript, and a header that must follow what just happened."""
 import pytest
 from playwright.sync_api import expect
 
-from demo_backend import DemoImageServer
+from proofsheet.demo_server import DemoImageServer
 from tests.browser.conftest import CHROMIUM_ARGS, LiveApp
 from tests.conftest import make_app
 

@@ -1,0 +1,1 @@
+"""Proofsheet: see what an image generation server gives back. `app.py` at the top of the repository serves it."""
