@@ -11,7 +11,6 @@ import errno
 import hashlib
 import json
 import secrets
-import shutil
 import logging
 import os
 import sqlite3

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import CHROMIUM_ARGS, LiveApp
+from tests.browser.conftest import LiveApp
 from tests.conftest import make_app
 
 

@@ -1,0 +1,1 @@
+"""The web layer: one blueprint per concern, sharing what they need through context.py."""

@@ -1,0 +1,123 @@
+"""The JSON API: generate, compare, cancel, models and the history, for the page's scripts and for programs."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+
+from proofsheet.generation_request import parse_compare, parse_request
+from proofsheet.results import Problem
+from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
+                                    page_number, refusal, runner, store, valid)
+from proofsheet.web.guards import own_origin
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+@api.before_request
+def _json_only_from_this_origin() -> Any:
+    """No CSRF token on the API, so: JSON bodies only, and never from a foreign page."""
+    origin = request.headers.get("Origin")
+    if origin and not own_origin(origin):
+        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
+        return api_error(415, "bad_request", "Send the body as JSON with Content-Type: application/json.")
+    return None
+
+
+@api.post("/generate")
+def api_generate() -> Any:
+    body = json_body()
+    parsed = valid(parse_request(body))
+    client_ref = body.get("client_ref") if isinstance(body.get("client_ref"), str) else None
+    generation = runner().generate(parsed, client_ref[:100] if client_ref else None, _group_cell(body),
+                                   gone=asker_gone())
+    if isinstance(generation, Problem):
+        return refusal(generation)
+    return jsonify(generation.to_dict()), _status_for(generation)
+
+
+def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:
+    """A cell of a comparison started with POST /api/groups: its group id and position."""
+    if body.get("group_id") is None:
+        return None
+    group_id, position = body.get("group_id"), body.get("group_position", 0)
+    if not (isinstance(group_id, int) and isinstance(position, int)) or not store().group_exists(group_id):
+        abort(api_error(400, "bad_request", "\"group_id\" must name a comparison started with POST /api/groups."))
+    return group_id, position
+
+
+@api.post("/compare")
+def api_compare() -> Any:
+    """Every cell in parallel; answers when the last one is done."""
+    parsed = valid(parse_compare(json_body()))
+    group = runner().compare(parsed, gone=asker_gone())
+    return refusal(group) if isinstance(group, Problem) else jsonify(group.to_dict())
+
+
+@api.post("/groups")
+def api_start_group() -> Any:
+    """Start a comparison whose cells the page then sends one by one, filling the grid as each answer arrives."""
+    parsed = valid(parse_compare(json_body()))
+    group_id = runner().start_compare(parsed)
+    if isinstance(group_id, Problem):
+        return refusal(group_id)
+    return jsonify({"id": group_id, "permalink": f"/compare/{group_id}",
+                    "cells": [cell.to_body() for cell in parsed.cells]}), 201
+
+
+@api.get("/models")
+def api_models() -> Any:
+    return jsonify(catalog().models(store().recent_models(), refresh=request.args.get("refresh") == "1"))
+
+
+@api.get("/generations")
+def api_generations() -> Any:
+    filters = gallery_filters()
+    per_page = max(1, min(request.args.get("per_page", 24, type=int), 1000))
+    result = store().gallery(page=page_number(), per_page=per_page, query=filters["q"], model=filters["model"],
+                             outcome=filters["outcome"])
+    for row in result.rows:
+        cover = row.pop("cover")
+        row["thumbnail"] = f"/thumbnails/{cover}.webp" if cover else None
+    return jsonify({"generations": result.rows, "total": result.total, "page": result.page, "pages": result.pages})
+
+
+@api.get("/generations/<id:generation_id>")
+def api_generation(generation_id: int) -> Any:
+    generation = store().get(generation_id)
+    if generation is None:
+        return api_error(404, "not_found", f"There is no generation {generation_id}.")
+    return jsonify(generation.to_dict())
+
+
+@api.delete("/generations/<id:generation_id>")
+def api_delete(generation_id: int) -> Any:
+    if not store().delete(generation_id):
+        return api_error(404, "not_found", f"There is no generation {generation_id}.")
+    return jsonify({"deleted": generation_id})
+
+
+@api.post("/cancel")
+def api_cancel() -> Any:
+    client_ref = json_body().get("client_ref")
+    if not isinstance(client_ref, str) or not client_ref:
+        return api_error(400, "bad_request", "Say which generation to cancel with \"client_ref\".")
+    generation_id = runner().cancel(client_ref[:100])
+    if generation_id is None:
+        return api_error(404, "not_found", "No generation with that client_ref is running.")
+    return jsonify({"cancelled": generation_id})
+
+
+def _status_for(generation: Any) -> int:
+    if generation.shown_images:
+        return 200
+    if generation.error and generation.error.kind == "timeout":
+        return 504
+    if generation.error and REFUSAL_STATUS.get(generation.error.kind) == 507:
+        return 507
+    if generation.status == "cancelled":
+        return 409
+    return 502

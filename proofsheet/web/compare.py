@@ -1,0 +1,54 @@
+"""Comparison pages: one prompt across models or seeds, as a grid that fills in cell by cell."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from proofsheet.generation_request import RequestErrors, parse_compare
+from proofsheet.results import Problem
+from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, store
+from proofsheet.web.pages import form_values
+
+compare_pages = Blueprint("compare", __name__)
+
+
+@compare_pages.get("/compare")
+def compare_form() -> str:
+    values: dict[str, Any] = {"models": "flux, sdxl-turbo, dall-e-3", "response_format": ""}
+    group = store().group(id_arg("from"))
+    if group:
+        values = _compare_values(group.cells)
+    return render_template("compare.html", values=values, errors={}, group=None)
+
+
+@compare_pages.post("/compare")
+def compare() -> Any:
+    parsed = parse_compare(request.form)
+    if isinstance(parsed, RequestErrors):
+        return render_template("compare.html", values=request.form, errors=parsed, group=None), 400
+    group = runner().compare(parsed, gone=asker_gone())
+    if isinstance(group, Problem):
+        return render_template("compare.html", values=request.form, errors={"form": group.message}, group=None), \
+            REFUSAL_STATUS[group.kind]
+    return redirect(url_for("compare.compare_page", group_id=group.id), code=303)
+
+
+@compare_pages.get("/compare/<id:group_id>")
+def compare_page(group_id: int) -> str:
+    group = store().group(group_id) or abort(404)
+    return render_template("compare.html", values=_compare_values(group.cells), errors={}, group=group)
+
+
+@compare_pages.get("/generations/<id:generation_id>/cell")
+def generation_cell(generation_id: int) -> str:
+    """One cell of a comparison grid."""
+    generation = store().get(generation_id) or abort(404)
+    return render_template("_cell.html", generation=generation)
+
+
+def _compare_values(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    values = form_values(cells[0])
+    values["models"] = ", ".join(dict.fromkeys(cell["model"] for cell in cells))
+    values["seeds"] = ", ".join(dict.fromkeys(str(cell["seed"]) for cell in cells if cell.get("seed") is not None))
+    return values

@@ -1,0 +1,114 @@
+"""What every blueprint shares: the app's parts (store, client, runner), ids in URLs, JSON bodies and errors.
+
+Blueprints import from here, never from app.py, so the web layer has no import loop.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Response, abort, current_app, jsonify, request
+from werkzeug.routing import BaseConverter
+
+from proofsheet.generation_request import RequestErrors, has_lone_surrogate
+from proofsheet.generations import Runner
+from proofsheet.history.store import Store
+from proofsheet.results import Problem
+from proofsheet.upstream.client import ImageServerClient
+from proofsheet.upstream.models import ModelCatalog
+
+ID = re.compile(r"^[0-9]{1,18}$")  # ASCII digits, small enough for SQLite
+# What each reason a generation could not start answers with.
+REFUSAL_STATUS = {"busy": 503, "gone": 400, "deleted": 410, "disk_full": 507, "not_writable": 507,
+                  "storage_failed": 507}
+
+
+class IdConverter(BaseConverter):
+    """A generation or comparison id in a URL: ASCII digits SQLite can hold, else the route does not match (404)."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def store() -> Store:
+    return current_app.extensions["store"]
+
+
+def client() -> ImageServerClient:
+    return current_app.extensions["client"]
+
+
+def runner() -> Runner:
+    return current_app.extensions["runner"]
+
+
+def catalog() -> ModelCatalog:
+    return current_app.extensions["models"]
+
+
+def asker_gone() -> Any:
+    """The web server's own check that the browser or client is still connected (waitress), if it has one."""
+    return request.environ.get("waitress.client_disconnected")
+
+
+def id_arg(name: str) -> int:
+    """An id from the query string, or 0 (which names nothing) when it is not one."""
+    value = request.args.get(name, "")
+    return int(value) if ID.match(value) else 0
+
+
+def gallery_filters() -> dict[str, str]:
+    outcome = request.args.get("outcome", "")
+    return {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],
+            "outcome": outcome if outcome in ("succeeded", "failed") else ""}
+
+
+def page_number() -> int:
+    return max(1, min(request.args.get("page", 1, type=int), 100_000))
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; anything else ends the request with a 400 that says what is wrong."""
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        abort(api_error(400, "bad_request", "The body is not UTF-8 text."))
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        abort(api_error(400, "bad_request", f"The body is not valid JSON{where}."))
+    if not isinstance(body, dict):
+        abort(api_error(400, "bad_request", "The body must be a JSON object, like "
+                                             "{\"prompt\": \"...\", \"model\": \"flux\"}."))
+    if has_lone_surrogate(body):
+        abort(api_error(400, "bad_request", "The body contains a lone UTF-16 surrogate (such as \\ud800), which "
+                                             "is not a character; send valid Unicode text."))
+    return body
+
+
+def valid(parsed: Any) -> Any:
+    """The parsed request, or the end of the request with each field's message."""
+    if isinstance(parsed, RequestErrors):
+        abort(api_error(400, "bad_request", parsed.summary(), fields=dict(parsed)))
+    return parsed
+
+
+def refusal(problem: Problem) -> Response:
+    response = api_error(REFUSAL_STATUS[problem.kind], problem.kind, problem.message)
+    if problem.kind == "busy":
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def api_error(status: int, kind: str, message: str, **extra: Any) -> Response:
+    response = jsonify({"error": {"kind": kind, "message": message, **extra}})
+    response.status_code = status
+    return response
+

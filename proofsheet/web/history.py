@@ -1,0 +1,72 @@
+"""The kept history: the gallery, export, deleting, and the files (images, thumbnails, raw responses)."""
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+
+from proofsheet.web.context import ID, gallery_filters, page_number, store
+
+history = Blueprint("history", __name__)
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+@history.get("/generations/<id:generation_id>/raw.json")
+def raw_json(generation_id: int) -> Response:
+    generation = store().get(generation_id) or abort(404)
+    body = store().raw_body_file(generation_id) or abort(404)
+    mimetype = "application/json" if generation.raw_is_json else "text/plain"
+    return send_file(body, mimetype=mimetype, as_attachment=True, download_name=f"proofsheet-{generation_id}.json")
+
+
+@history.post("/generations/<id:generation_id>/delete")
+def delete_generation(generation_id: int) -> Any:
+    store().delete(generation_id) or abort(404)
+    return redirect(url_for("history.gallery"), code=303)
+
+
+@history.get("/generations")
+def gallery() -> str:
+    filters = gallery_filters()
+    result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
+                             outcome=filters["outcome"])
+    return render_template("gallery.html", page=result, filters=filters, models=store().models())
+
+
+@history.get("/generations/export")
+def export() -> Response:
+    ids = [int(value) for value in request.args.getlist("id") if ID.match(value)][:500]
+    if not ids:
+        abort(400, "Choose at least one generation to export.")
+    archive = tempfile.TemporaryFile()  # on disk, not in memory: an export can hold many large images
+    store().export_zip(ids, archive)
+    archive.seek(0)
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name="proofsheet-export.zip")
+
+
+@history.get("/images/<name>")
+def image(name: str) -> Response:
+    found = store().image_file(_sha256_of(name)) or abort(404)
+    return _immutable_file(*found)
+
+
+@history.get("/thumbnails/<name>")
+def thumbnail(name: str) -> Response:
+    path = store().thumbnail_file(_sha256_of(name)) or abort(404)
+    return _immutable_file(path, "image/webp")
+
+
+def _sha256_of(name: str) -> str:
+    sha256 = name.split(".", 1)[0]
+    return sha256 if _HASH.match(sha256) else abort(404)
+
+
+def _immutable_file(path: Path, mimetype: str) -> Response:
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=mimetype, max_age=31536000, conditional=True)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"  # named by content hash
+    return response

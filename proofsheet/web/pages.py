@@ -1,0 +1,76 @@
+"""The pages where a person generates: the form, a result, and the health check the header reads."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+
+from proofsheet.generation_request import DEFAULT_MODEL, RequestErrors, parse_request
+from proofsheet.results import Problem
+from proofsheet.web.context import REFUSAL_STATUS, asker_gone, client, id_arg, runner, store
+
+pages = Blueprint("pages", __name__)
+FORM_FIELDS = ("prompt", "model", "response_format", "n", "size", "seed", "negative_prompt")
+
+
+@pages.get("/")
+def index() -> str:
+    values = {"model": DEFAULT_MODEL, "response_format": ""}
+    source = store().get(id_arg("from"))
+    if source:
+        values = form_values(source.request)
+    return render_template("index.html", values=values, errors={}, recent=store().gallery(per_page=12).rows)
+
+
+@pages.post("/generate")
+def generate() -> Any:
+    parsed = parse_request(request.form)
+    if isinstance(parsed, RequestErrors):
+        return render_template("index.html", values=request.form, errors=parsed), 400
+    generation = runner().generate(parsed, gone=asker_gone())
+    if isinstance(generation, Problem):
+        return render_template("index.html", values=request.form, errors={"form": generation.message}), \
+            REFUSAL_STATUS[generation.kind]
+    return redirect(url_for("pages.generation_page", generation_id=generation.id), code=303)
+
+
+@pages.get("/generations/<id:generation_id>")
+def generation_page(generation_id: int) -> str:
+    generation = store().get(generation_id) or abort(404)
+    return render_template("index.html", generation=generation, values=form_values(generation.request), errors={})
+
+
+@pages.get("/generations/<id:generation_id>/fragment")
+def generation_fragment(generation_id: int) -> str:
+    """The result alone, for the page's script to put in place without a reload."""
+    generation = store().get(generation_id) or abort(404)
+    return render_template("_result.html", generation=generation)
+
+
+@pages.post("/generations/<id:generation_id>/rerun")
+def rerun(generation_id: int) -> Any:
+    generation = store().get(generation_id) or abort(404)
+    parsed = parse_request(generation.request)
+    if isinstance(parsed, RequestErrors):
+        abort(400)
+    again = runner().generate(parsed, gone=asker_gone())
+    if isinstance(again, Problem):
+        abort(REFUSAL_STATUS[again.kind], again.message)
+    return redirect(url_for("pages.generation_page", generation_id=again.id), code=303)
+
+
+@pages.get("/healthz")
+def healthz() -> Any:
+    health = client().check_health()
+    return jsonify({
+        "app": "ok",
+        "image_server": {"url": client().api_base, "answers": health.answers, "state": health.state,
+                         "error": health.message},
+        "history": {"notice": store().notice},
+    })
+
+
+def form_values(body: dict[str, Any]) -> dict[str, Any]:
+    values = {name: body.get(name) for name in FORM_FIELDS if body.get(name) is not None}
+    values["response_format"] = body.get("response_format") or ""
+    return values

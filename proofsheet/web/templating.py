@@ -1,0 +1,36 @@
+"""What templates get beside their context: filters, the request snippets, and the header's facts."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from flask import Flask
+
+from proofsheet.snippets import curl_command, python_snippet
+from proofsheet.web.context import client, store
+
+
+def install(app: Flask) -> None:
+    app.context_processor(lambda: {"server_url": client().api_base, "history_notice": store().notice})
+    app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json)
+    app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet)
+
+
+def _filesize(count: int | None) -> str:
+    if count is None:
+        return ""
+    for unit in ("bytes", "KB", "MB"):
+        if count < 1024 or unit == "MB":
+            return f"{count:,} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return ""
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def _pretty_json(value: Any) -> str:
+    """Readable JSON as plain text; autoescaping makes it safe in the page."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
