@@ -15,7 +15,8 @@ from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.generation_request import CompareRequest, GenerationRequest
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.results import Problem
-from proofsheet.history.store import Group, StorageError, StoredGeneration, Store
+from proofsheet.history.records import Group, StoredGeneration
+from proofsheet.history.store import StorageError, Store
 
 Gone = Callable[[], bool]
 ABANDONED = "The browser or program that asked went away, so Proofsheet stopped waiting for the image server."

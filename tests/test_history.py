@@ -7,7 +7,8 @@ import zipfile
 
 from PIL import Image
 
-from proofsheet.history.store import MIGRATIONS, Store
+from proofsheet.history.migrations import MIGRATIONS
+from proofsheet.history.store import Store
 from tests.conftest import make_app
 
 IMG_SRC = re.compile(r'<img src="/images/([0-9a-f]{64})\.png"')

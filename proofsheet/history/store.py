@@ -10,89 +10,26 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import secrets
 import logging
 import os
+import secrets
 import sqlite3
 import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
 from proofsheet.history.lock import DataFolderLock, holder_text
+from proofsheet.history.migrations import MIGRATIONS
+from proofsheet.history.records import (EXTENSIONS, MIMES, GalleryPage, Group, StoredGeneration,
+                                        generation_from_row, image_from_row)
 from proofsheet.images import make_thumbnail
-from proofsheet.results import GenerationResult, Note, Problem, VerifiedImage, preview_json
+from proofsheet.results import GenerationResult, Problem, VerifiedImage, preview_json
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
-MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
-
-# Each entry moves the schema one version up; the app applies the missing ones on start.
-MIGRATIONS = [
-    """
-    CREATE TABLE generations (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        created_at REAL NOT NULL,
-        status TEXT NOT NULL,
-        prompt TEXT NOT NULL,
-        model TEXT NOT NULL,
-        response_format TEXT,
-        request_json TEXT NOT NULL,
-        endpoint TEXT NOT NULL,
-        upstream_status INTEGER,
-        provider TEXT,
-        elapsed REAL,
-        error_kind TEXT,
-        error_message TEXT,
-        notes_json TEXT NOT NULL DEFAULT '[]',
-        client_ref TEXT
-    );
-    CREATE INDEX generations_model ON generations(model);
-    CREATE INDEX generations_client_ref ON generations(client_ref);
-    CREATE TABLE images (
-        generation_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        original_url TEXT,
-        revised_prompt TEXT,
-        sha256 TEXT,
-        format TEXT,
-        width INTEGER,
-        height INTEGER,
-        bytes INTEGER,
-        error_kind TEXT,
-        error_message TEXT,
-        PRIMARY KEY (generation_id, position)
-    );
-    CREATE INDEX images_sha256 ON images(sha256);
-    -- The body itself is the file responses/<generation_id>.body, written before this row is committed.
-    CREATE TABLE responses (
-        generation_id INTEGER PRIMARY KEY REFERENCES generations(id) ON DELETE CASCADE,
-        body_is_json INTEGER NOT NULL,
-        preview TEXT NOT NULL
-    );
-    """,
-    """
-    CREATE TABLE groups (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        created_at REAL NOT NULL,
-        prompt TEXT NOT NULL,
-        cells_json TEXT NOT NULL
-    );
-    ALTER TABLE generations ADD COLUMN group_id INTEGER REFERENCES groups(id) ON DELETE SET NULL;
-    ALTER TABLE generations ADD COLUMN group_position INTEGER;
-    CREATE INDEX generations_group ON generations(group_id, group_position);
-    """,
-    # The history's identity, also written to the folder (FOLDER_MARK): files are swept only by the database
-    # that owns them, never by a new or substituted one.
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-]
 FOLDER_MARK = "history.id"
 MAX_ID = 2**63 - 1
 
@@ -121,112 +58,6 @@ def storage_problem(exc: BaseException, folder: Path) -> Problem:
                                        "belongs to another user), so this could not be kept.")
     return Problem("storage_failed", f"Writing to the data folder ({folder}) failed ({exc}), so this could not be "
                                      "kept. Check the disk that holds it.")
-
-
-@dataclass
-class StoredImage:
-    position: int
-    source: str
-    original_url: str | None
-    revised_prompt: str | None
-    sha256: str | None
-    format: str | None
-    width: int | None
-    height: int | None
-    bytes: int | None
-    error: Problem | None
-
-    @property
-    def file_name(self) -> str | None:
-        return f"{self.sha256}.{EXTENSIONS[self.format]}" if self.sha256 else None
-
-    def to_dict(self) -> dict[str, Any]:
-        facts = {
-            "index": self.position, "source": self.source, "original_url": self.original_url,
-            "revised_prompt": self.revised_prompt, "error": self.error.to_dict() if self.error else None,
-        }
-        if self.sha256:
-            facts.update(src=f"/images/{self.file_name}", thumbnail=f"/thumbnails/{self.sha256}.webp",
-                         format=self.format, width=self.width, height=self.height, bytes=self.bytes)
-        return facts
-
-
-@dataclass
-class StoredGeneration:
-    id: int
-    created_at: float
-    status: str
-    prompt: str
-    model: str
-    response_format: str | None
-    request: dict[str, Any]
-    endpoint: str
-    upstream_status: int | None
-    provider: str | None
-    elapsed: float | None
-    error: Problem | None
-    notes: list[Note]
-    images: list[StoredImage] = field(default_factory=list)
-    raw_preview: str = ""
-    raw_is_json: bool = False
-    group_id: int | None = None
-    group_position: int | None = None
-
-    @property
-    def shown_images(self) -> list[StoredImage]:
-        return [image for image in self.images if image.sha256]
-
-    @property
-    def general_notes(self) -> list[Note]:
-        return [note for note in self.notes if note.image is None]
-
-    def notes_for(self, position: int) -> list[Note]:
-        return [note for note in self.notes if note.image == position]
-
-    @property
-    def image_problems(self) -> list[StoredImage]:
-        return [image for image in self.images if image.error]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "created_at": self.created_at, "status": self.status, "request": self.request,
-            "endpoint": self.endpoint, "upstream_status": self.upstream_status, "provider": self.provider,
-            "elapsed": self.elapsed, "error": self.error.to_dict() if self.error else None,
-            "notes": [note.to_dict() for note in self.notes],
-            "images": [image.to_dict() for image in self.images], "permalink": f"/generations/{self.id}",
-            "group_id": self.group_id, "raw": json.loads(self.raw_preview) if self.raw_is_json else (self.raw_preview or None),
-            "raw_url": f"/generations/{self.id}/raw.json",
-        }
-
-
-@dataclass
-class Group:
-    """A comparison grid: the cells asked for, and the generations made for them so far."""
-
-    id: int
-    created_at: float
-    prompt: str
-    cells: list[dict[str, Any]]
-    generations: list[StoredGeneration]
-
-    def generation_at(self, position: int) -> StoredGeneration | None:
-        return next((g for g in self.generations if g.group_position == position), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "prompt": self.prompt, "cells": self.cells, "permalink": f"/compare/{self.id}",
-                "results": [generation.to_dict() for generation in self.generations]}
-
-
-@dataclass
-class GalleryPage:
-    rows: list[dict[str, Any]]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 class Store:
@@ -528,10 +359,10 @@ class Store:
         row = self.db.execute("SELECT * FROM generations WHERE id=?", (generation_id,)).fetchone()
         if row is None:
             return None
-        generation = _generation_from_row(row)
+        generation = generation_from_row(row)
         if generation.status == "running" and generation_id in self._unsaved:
             generation.status, generation.error = "failed", self._unsaved[generation_id]
-        generation.images = [_image_from_row(image) for image in self.db.execute(
+        generation.images = [image_from_row(image) for image in self.db.execute(
             "SELECT * FROM images WHERE generation_id=? ORDER BY position", (generation_id,))]
         response = self.db.execute("SELECT preview, body_is_json FROM responses WHERE generation_id=?",
                                    (generation_id,)).fetchone()
@@ -718,21 +549,3 @@ def _gallery_filter(query: str, model: str, outcome: str) -> tuple[str, list[Any
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def _generation_from_row(row: sqlite3.Row) -> StoredGeneration:
-    return StoredGeneration(
-        id=row["id"], created_at=row["created_at"], status=row["status"], prompt=row["prompt"], model=row["model"],
-        response_format=row["response_format"], request=json.loads(row["request_json"]), endpoint=row["endpoint"],
-        upstream_status=row["upstream_status"], provider=row["provider"], elapsed=row["elapsed"],
-        error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
-        notes=[Note(**note) for note in json.loads(row["notes_json"])],
-        group_id=row["group_id"], group_position=row["group_position"],
-    )
-
-
-def _image_from_row(row: sqlite3.Row) -> StoredImage:
-    return StoredImage(
-        position=row["position"], source=row["source"], original_url=row["original_url"],
-        revised_prompt=row["revised_prompt"], sha256=row["sha256"], format=row["format"], width=row["width"],
-        height=row["height"], bytes=row["bytes"],
-        error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
-    )

@@ -1,0 +1,64 @@
+"""The history's schema, one step a version: the app applies the missing ones on start."""
+
+MIGRATIONS = [
+    """
+    CREATE TABLE generations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        model TEXT NOT NULL,
+        response_format TEXT,
+        request_json TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        upstream_status INTEGER,
+        provider TEXT,
+        elapsed REAL,
+        error_kind TEXT,
+        error_message TEXT,
+        notes_json TEXT NOT NULL DEFAULT '[]',
+        client_ref TEXT
+    );
+    CREATE INDEX generations_model ON generations(model);
+    CREATE INDEX generations_client_ref ON generations(client_ref);
+    CREATE TABLE images (
+        generation_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        original_url TEXT,
+        revised_prompt TEXT,
+        sha256 TEXT,
+        format TEXT,
+        width INTEGER,
+        height INTEGER,
+        bytes INTEGER,
+        error_kind TEXT,
+        error_message TEXT,
+        PRIMARY KEY (generation_id, position)
+    );
+    CREATE INDEX images_sha256 ON images(sha256);
+    -- The body itself is the file responses/<generation_id>.body, written before this row is committed.
+    CREATE TABLE responses (
+        generation_id INTEGER PRIMARY KEY REFERENCES generations(id) ON DELETE CASCADE,
+        body_is_json INTEGER NOT NULL,
+        preview TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        prompt TEXT NOT NULL,
+        cells_json TEXT NOT NULL
+    );
+    ALTER TABLE generations ADD COLUMN group_id INTEGER REFERENCES groups(id) ON DELETE SET NULL;
+    ALTER TABLE generations ADD COLUMN group_position INTEGER;
+    CREATE INDEX generations_group ON generations(group_id, group_position);
+    """,
+    # The history's identity, also written to the folder (FOLDER_MARK): files are swept only by the database
+    # that owns them, never by a new or substituted one.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+

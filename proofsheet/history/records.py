@@ -1,0 +1,141 @@
+"""What the history hands out: a kept generation, its images, a comparison, a gallery page, read from rows."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from proofsheet.results import Note, Problem
+
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+@dataclass
+class StoredImage:
+    position: int
+    source: str
+    original_url: str | None
+    revised_prompt: str | None
+    sha256: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+    bytes: int | None
+    error: Problem | None
+
+    @property
+    def file_name(self) -> str | None:
+        return f"{self.sha256}.{EXTENSIONS[self.format]}" if self.sha256 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        facts = {
+            "index": self.position, "source": self.source, "original_url": self.original_url,
+            "revised_prompt": self.revised_prompt, "error": self.error.to_dict() if self.error else None,
+        }
+        if self.sha256:
+            facts.update(src=f"/images/{self.file_name}", thumbnail=f"/thumbnails/{self.sha256}.webp",
+                         format=self.format, width=self.width, height=self.height, bytes=self.bytes)
+        return facts
+
+
+@dataclass
+class StoredGeneration:
+    id: int
+    created_at: float
+    status: str
+    prompt: str
+    model: str
+    response_format: str | None
+    request: dict[str, Any]
+    endpoint: str
+    upstream_status: int | None
+    provider: str | None
+    elapsed: float | None
+    error: Problem | None
+    notes: list[Note]
+    images: list[StoredImage] = field(default_factory=list)
+    raw_preview: str = ""
+    raw_is_json: bool = False
+    group_id: int | None = None
+    group_position: int | None = None
+
+    @property
+    def shown_images(self) -> list[StoredImage]:
+        return [image for image in self.images if image.sha256]
+
+    @property
+    def general_notes(self) -> list[Note]:
+        return [note for note in self.notes if note.image is None]
+
+    def notes_for(self, position: int) -> list[Note]:
+        return [note for note in self.notes if note.image == position]
+
+    @property
+    def image_problems(self) -> list[StoredImage]:
+        return [image for image in self.images if image.error]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "created_at": self.created_at, "status": self.status, "request": self.request,
+            "endpoint": self.endpoint, "upstream_status": self.upstream_status, "provider": self.provider,
+            "elapsed": self.elapsed, "error": self.error.to_dict() if self.error else None,
+            "notes": [note.to_dict() for note in self.notes],
+            "images": [image.to_dict() for image in self.images], "permalink": f"/generations/{self.id}",
+            "group_id": self.group_id, "raw": json.loads(self.raw_preview) if self.raw_is_json else (self.raw_preview or None),
+            "raw_url": f"/generations/{self.id}/raw.json",
+        }
+
+
+
+@dataclass
+class Group:
+    """A comparison grid: the cells asked for, and the generations made for them so far."""
+
+    id: int
+    created_at: float
+    prompt: str
+    cells: list[dict[str, Any]]
+    generations: list[StoredGeneration]
+
+    def generation_at(self, position: int) -> StoredGeneration | None:
+        return next((g for g in self.generations if g.group_position == position), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "prompt": self.prompt, "cells": self.cells, "permalink": f"/compare/{self.id}",
+                "results": [generation.to_dict() for generation in self.generations]}
+
+
+@dataclass
+class GalleryPage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+
+def generation_from_row(row: sqlite3.Row) -> StoredGeneration:
+    return StoredGeneration(
+        id=row["id"], created_at=row["created_at"], status=row["status"], prompt=row["prompt"], model=row["model"],
+        response_format=row["response_format"], request=json.loads(row["request_json"]), endpoint=row["endpoint"],
+        upstream_status=row["upstream_status"], provider=row["provider"], elapsed=row["elapsed"],
+        error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
+        notes=[Note(**note) for note in json.loads(row["notes_json"])],
+        group_id=row["group_id"], group_position=row["group_position"],
+    )
+
+
+def image_from_row(row: sqlite3.Row) -> StoredImage:
+    return StoredImage(
+        position=row["position"], source=row["source"], original_url=row["original_url"],
+        revised_prompt=row["revised_prompt"], sha256=row["sha256"], format=row["format"], width=row["width"],
+        height=row["height"], bytes=row["bytes"],
+        error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
+    )
+
