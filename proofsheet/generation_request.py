@@ -1,13 +1,17 @@
 """What a person asks for: reading it from a form or a JSON body, checking it, and the body sent upstream."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from proofsheet.upstream.dialects import Dialect, dialect_for
+
 DEFAULT_MODEL = "flux"
-RESPONSE_FORMATS = {"": None, "url": "url", "b64_json": "b64_json"}
-MAX_PROMPT_CHARS = 4000
+RESPONSE_FORMATS = {"": None, "url": "url", "b64_json": "b64_json"}  # "": the server's default
+MAX_PROMPT_CHARS = 4000  # unless the model's dialect says otherwise
+MAX_ANY_PROMPT = 32000
 MAX_MODEL_CHARS = 200
 MAX_IMAGES = 10
 MIN_EDGE, MAX_EDGE = 64, 4096
@@ -19,6 +23,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    """What is sent upstream: the checked common fields, then every other field in the order it was given."""
+
     prompt: str
     model: str = DEFAULT_MODEL
     response_format: str | None = None
@@ -26,15 +32,27 @@ class GenerationRequest:
     size: str | None = None
     seed: int | None = None
     negative_prompt: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()  # quality, background, provider, ... and fields Proofsheet does not know
+    send_response_format: bool = True  # False for models that refuse the key (gpt-image) unless one was picked
 
     def to_body(self) -> dict[str, Any]:
-        """The upstream body: the three fields of the original request always, the rest only when set."""
-        body: dict[str, Any] = {"model": self.model, "prompt": self.prompt, "response_format": self.response_format}
+        """The upstream body: model and prompt always, response_format as the dialect wants, the rest when set."""
+        body: dict[str, Any] = {"model": self.model, "prompt": self.prompt}
+        if self.send_response_format:
+            body["response_format"] = self.response_format
         for name in ("n", "size", "seed", "negative_prompt"):
             value = getattr(self, name)
             if value is not None:
                 body[name] = value
+        body.update(self.options)
         return body
+
+    def option(self, name: str) -> Any:
+        return dict(self.options).get(name)
+
+    @property
+    def streams(self) -> bool:
+        return self.option("stream") is True
 
     @property
     def asked_size(self) -> tuple[int, int] | None:
@@ -49,8 +67,12 @@ class RequestErrors(dict):
         return " ".join(self.values())
 
 
-def parse_request(fields: Mapping[str, Any]) -> GenerationRequest | RequestErrors:
-    """Read and check a form or a JSON object; never raises on bad input."""
+def parse_request(fields: Mapping[str, Any], from_form: bool = False) -> GenerationRequest | RequestErrors:
+    """Read and check a form or a JSON object; never raises on bad input.
+
+    The common fields are checked and normalised; the options a dialect knows are checked when present; every other
+    field is passed on untouched. A form's "Extra fields (JSON)" box is merged in as if its fields had been sent.
+    """
     errors = RequestErrors()
     values: dict[str, Any] = {}
     for name, check in _CHECKS.items():
@@ -58,9 +80,175 @@ def parse_request(fields: Mapping[str, Any]) -> GenerationRequest | RequestError
             values[name] = check(fields.get(name))
         except ValueError as exc:
             errors[name] = str(exc)
+    dialect = dialect_for(values.get("model") or DEFAULT_MODEL)
+    given = _given_options(fields, from_form, errors)
+    options = []
+    for name, value in given:
+        try:
+            checked = check_option(name, value, dialect, from_form)
+        except ValueError as exc:
+            errors[name if name in OPTION_CHECKS and not _from_extras(fields, name) else "extra_fields"] = str(exc)
+            continue
+        if checked is not None:
+            options.append((name, checked))
+    _check_together(values, dict(options), dialect, errors)
     if errors:
         return errors
-    return GenerationRequest(**values)
+    picked = fields.get("response_format")
+    send = dialect.response_format_default == "null" or bool(picked)
+    return GenerationRequest(**values, options=tuple(options), send_response_format=send)
+
+
+def _given_options(fields: Mapping[str, Any], from_form: bool, errors: RequestErrors) -> list[tuple[str, Any]]:
+    """Every field that is not a common one or Proofsheet's own, then the Extra fields box's."""
+    given = [(name, fields.get(name)) for name in fields.keys()
+             if name not in _CHECKS and name not in PROOFSHEET_FIELDS]
+    extras = _extra_fields(fields.get("extra_fields"), errors)
+    taken = {name for name, _ in given if not (from_form and _blank(fields.get(name)))}
+    for name, value in extras.items():
+        if name in _CHECKS or name in PROOFSHEET_FIELDS:
+            errors["extra_fields"] = f"\"{name}\" has its own field in the form; remove it from Extra fields."
+        elif name in taken:
+            errors["extra_fields"] = f"\"{name}\" is set both in its own field and in Extra fields; keep one."
+        else:
+            given.append((name, value))
+    return given
+
+
+def _from_extras(fields: Mapping[str, Any], name: str) -> bool:
+    text = fields.get("extra_fields")
+    return isinstance(text, str) and f'"{name}"' in text and name not in fields
+
+
+def _extra_fields(text: Any, errors: RequestErrors) -> dict[str, Any]:
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return {}
+    if isinstance(text, dict):
+        return text
+    if not isinstance(text, str):
+        errors["extra_fields"] = "Extra fields must be a JSON object, like {\"steps\": 30}."
+        return {}
+    try:
+        extras = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors["extra_fields"] = (f"Extra fields are not valid JSON: {exc.msg} (line {exc.lineno}, column "
+                                  f"{exc.colno}). Write a JSON object, like {{\"steps\": 30}}.")
+        return {}
+    except RecursionError:
+        errors["extra_fields"] = "Extra fields are nested too deeply."
+        return {}
+    if not isinstance(extras, dict):
+        errors["extra_fields"] = "Extra fields must be a JSON object, like {\"steps\": 30}, not a list or a value."
+        return {}
+    if has_lone_surrogate(extras):
+        errors["extra_fields"] = "Extra fields contain a lone UTF-16 surrogate, which is not a character."
+        return {}
+    return extras
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check_option(name: str, value: Any, dialect: Dialect, from_form: bool) -> Any:
+    """A known option, checked (None: leave it out, as a blank form field); any other field, as it was given."""
+    if name not in OPTION_CHECKS:
+        return value
+    if from_form and _blank(value):
+        return None
+    label, check = OPTION_CHECKS[name]
+    checked = check(value, label, from_form)
+    allowed = dialect.choices.get(name)
+    if allowed and checked not in allowed:
+        raise ValueError(f"{dialect.label} take {label.lower()} {_alternatives(allowed)}, not {checked!r}.")
+    return checked
+
+
+def _check_together(values: dict[str, Any], options: dict[str, Any], dialect: Dialect, errors: RequestErrors) -> None:
+    if options.get("background") == "transparent" and options.get("output_format") == "jpeg":
+        errors["background"] = "A transparent background needs the png or webp output format, not jpeg."
+    n = values.get("n")
+    if n and n > dialect.max_n:
+        errors["n"] = f"{dialect.label} makes at most {dialect.max_n} image{'s' * (dialect.max_n != 1)} per " \
+                      f"request (n={dialect.max_n})."
+    prompt = values.get("prompt") or ""
+    if "prompt" not in errors and len(prompt) > dialect.max_prompt:
+        errors["prompt"] = f"The prompt is {len(prompt):,} characters; at most {dialect.max_prompt:,} are allowed" \
+                           + (f" for {dialect.label}." if dialect.max_prompt != MAX_PROMPT_CHARS else ".")
+
+
+def _alternatives(values: tuple[str, ...]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
+def _choice(value: Any, label: str, from_form: bool) -> str:
+    text = _text(value, label)
+    if not text or len(text) > 100:
+        raise ValueError(f"{label} must be a short word.")
+    return text
+
+
+def _short_text(value: Any, label: str, from_form: bool) -> str:
+    text = _text(value, label)
+    if len(text) > 500 or _CONTROL.search(text):
+        raise ValueError(f"{label} must be one line of at most 500 characters.")
+    return text
+
+
+def _flag(value: Any, label: str, from_form: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if from_form and isinstance(value, str) and value.strip().lower() in ("on", "true", "1", "yes", "false", "0",
+                                                                             "no", "off"):
+        return value.strip().lower() in ("on", "true", "1", "yes")
+    raise ValueError(f"{label} must be true or false.")
+
+
+def _ranged(low: int, high: int) -> Any:
+    def check(value: Any, label: str, from_form: bool) -> int:
+        number = _whole_number(value, label, low, high)
+        if number is None:
+            raise ValueError(f"{label} must be a whole number.")
+        return number
+    return check
+
+
+def _decimal(value: Any, label: str, from_form: bool) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{label} must be a number.")
+    try:
+        number = float(value) if isinstance(value, str) else value
+    except ValueError:
+        raise ValueError(f"{label} must be a number, like 7.5.") from None
+    if not 0 <= number <= 100:
+        raise ValueError(f"{label} must be between 0 and 100.")
+    return int(number) if float(number).is_integer() else number
+
+
+# Options Proofsheet knows: (label, check). Which values each model family takes is in the dialect table.
+OPTION_CHECKS: dict[str, tuple[str, Any]] = {
+    "quality": ("Quality", _choice),
+    "style": ("Style", _choice),
+    "background": ("Background", _choice),
+    "output_format": ("Output format", _choice),
+    "output_compression": ("Output compression", _ranged(0, 100)),
+    "moderation": ("Moderation", _choice),
+    "input_fidelity": ("Input fidelity", _choice),
+    "stream": ("Stream", _flag),
+    "partial_images": ("Partial images", _ranged(0, 3)),
+    "user": ("User", _short_text),
+    "provider": ("Provider", _short_text),
+    "aspect_ratio": ("Aspect ratio", _short_text),
+    "width": ("Width", _ranged(MIN_EDGE, 8192)),
+    "height": ("Height", _ranged(MIN_EDGE, 8192)),
+    "num_inference_steps": ("Steps", _ranged(1, 500)),
+    "guidance_scale": ("Guidance", _decimal),
+    "resolution": ("Resolution", _short_text),
+    "download_media": ("Download media", _flag),
+}
+# Proofsheet's own fields: read by Proofsheet, never sent upstream.
+PROOFSHEET_FIELDS = frozenset({"client_ref", "group_id", "group_position", "extra_fields", "csrf_token",
+                               "source_generation", "source_image"})
 
 
 def _text(value: Any, label: str) -> str:
@@ -88,8 +276,8 @@ def _prompt(value: Any) -> str:
     prompt = _text(value, "The prompt")
     if not prompt:
         raise ValueError("Write a prompt: it cannot be blank.")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise ValueError(f"The prompt is {len(prompt):,} characters; at most {MAX_PROMPT_CHARS:,} are allowed.")
+    if len(prompt) > MAX_ANY_PROMPT:
+        raise ValueError(f"The prompt is {len(prompt):,} characters; at most {MAX_ANY_PROMPT:,} are allowed.")
     if _CONTROL.search(prompt):
         raise ValueError("The prompt contains control characters; remove them.")
     return prompt
@@ -136,9 +324,11 @@ def _size(value: Any) -> str | None:
     size = _text(value, "The size")
     if not size:
         return None
+    if size.lower() == "auto":
+        return "auto"
     match = _SIZE.match(size)
     if not match:
-        raise ValueError('The size must look like "1024x1024" (width x height).')
+        raise ValueError('The size must look like "1024x1024" (width x height), or be "auto".')
     width, height = int(match[1]), int(match[2])
     if not (MIN_EDGE <= width <= MAX_EDGE and MIN_EDGE <= height <= MAX_EDGE):
         raise ValueError(f"Width and height must each be between {MIN_EDGE} and {MAX_EDGE} pixels.")
@@ -175,7 +365,7 @@ class CompareRequest:
     cells: list[GenerationRequest]
 
 
-def parse_compare(fields: Mapping[str, Any]) -> CompareRequest | RequestErrors:
+def parse_compare(fields: Mapping[str, Any], from_form: bool = False) -> CompareRequest | RequestErrors:
     errors = RequestErrors()
     models = _list(fields.get("models"))
     seeds = _list(fields.get("seeds")) or [None]
@@ -186,11 +376,12 @@ def parse_compare(fields: Mapping[str, Any]) -> CompareRequest | RequestErrors:
                            f"{len(models) * len(seeds)}."
     elif len(models) * len(seeds) < 2:
         errors["models"] = "Name at least two models, or one model and two seeds."
-    shared = {name: fields.get(name) for name in ("prompt", "response_format", "n", "size", "negative_prompt")}
+    shared = {name: fields.get(name) for name in fields.keys()
+              if name not in ("models", "seeds", "model", "seed", "client_ref", "group_id", "group_position")}
     cells = []
     for model in models or [DEFAULT_MODEL]:
         for seed in seeds:
-            parsed = parse_request({**shared, "model": model, "seed": seed})
+            parsed = parse_request({**shared, "model": model, "seed": seed}, from_form)
             if isinstance(parsed, RequestErrors):
                 errors.update({("models" if name == "model" else "seeds" if name == "seed" else name): message
                                for name, message in parsed.items()})

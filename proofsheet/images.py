@@ -76,7 +76,9 @@ def verify_image(data: bytes) -> VerifiedImage | Problem:
                 if refusal:
                     return refusal
                 facts = VerifiedImage(data=data, format=image.format, mime=SERVED_FORMATS[image.format],
-                                      width=image.width, height=image.height)
+                                      width=image.width, height=image.height,
+                                      has_alpha=image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or
+                                      "transparency" in image.info)
                 image.verify()
                 return facts
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -37,6 +37,7 @@ class VerifiedImage:
     mime: str
     width: int
     height: int
+    has_alpha: bool = False  # an alpha channel or a transparent colour: what "background: transparent" asks for
 
     @property
     def byte_count(self) -> int:
@@ -70,6 +71,9 @@ class GenerationResult:
     items: list[ImageItem] = field(default_factory=list)
     error: Problem | None = None
     notes: list[Note] = field(default_factory=list)
+    usage: dict[str, Any] | None = None  # tokens, as gpt-image models report them
+    echo: dict[str, Any] = field(default_factory=dict)  # what the server says it made: background, format, quality...
+    body_type: str = "json"  # "json", "text" or "event-stream": how the raw body is to be read
 
     @property
     def images(self) -> list[ImageItem]:
@@ -79,12 +83,22 @@ class GenerationResult:
     def item_problems(self) -> list[ImageItem]:
         return [item for item in self.items if item.problem is not None]
 
+    def read_answer_facts(self) -> None:
+        """usage and the echo fields, from a JSON answer (or the last streamed event that had them)."""
+        if not isinstance(self.raw, dict):
+            return
+        if isinstance(self.raw.get("usage"), dict):
+            self.usage = self.raw["usage"]
+        self.echo = {name: self.raw[name] for name in ECHO_FIELDS if isinstance(self.raw.get(name), str)}
+
     @property
     def provider(self) -> str | None:
         if isinstance(self.raw, dict) and isinstance(self.raw.get("provider"), str):
             return self.raw["provider"]
         return None
 
+
+ECHO_FIELDS = ("background", "output_format", "quality", "size")
 
 LONG_STRING = 160  # longer strings in the JSON view are base64 or data: URIs, shown shortened
 

@@ -9,16 +9,17 @@
   if (!form || !slot || !waitingTemplate) return;
 
   const button = document.getElementById("generate-button");
-  const FIELDS = ["prompt", "model", "response_format", "n", "size", "seed", "negative_prompt"];
   let running = null; // {controller, clientRef, stopTimer}
 
+  // Every field the form would send (a hidden family's fieldset is disabled, so not among them).
   function requestBody() {
-    const data = new FormData(form);
-    const body = {};
-    for (const name of FIELDS) {
-      const value = String(data.get(name) ?? "");
-      if (name === "response_format") body[name] = value || null;
-      else if (value.trim() !== "") body[name] = value;
+    const body = { response_format: null };
+    for (const [name, value] of new FormData(form)) {
+      const text = String(value);
+      if (name === "csrf_token") continue;
+      if (name === "response_format") body[name] = text || null;
+      else if (name === "stream") body[name] = true;
+      else if (text.trim() !== "") body[name] = text;
     }
     return body;
   }

@@ -21,6 +21,7 @@
       .then((response) => response.json())
       .then((data) => {
         models = data.models || [];
+        document.dispatchEvent(new CustomEvent("proofsheet:models", { detail: data }));
         status.textContent = data.error
           ? `Could not list the server's models (${data.error}). Any model id can be typed.`
           : `${models.length} models; image models first.`;
@@ -95,6 +96,7 @@
 
   function pick(value) {
     input.value = value;
+    input.dispatchEvent(new Event("change"));
     close();
     input.focus();
   }
@@ -134,5 +136,6 @@
     const option = event.target.closest("[role=option]");
     if (option) { event.preventDefault(); pick(option.dataset.value); }
   });
+  load(false); // the server's kind (gpt4free or not) and its providers shape the form from the start
   refresh.addEventListener("click", () => { load(true).then(() => open("")); input.focus(); });
 })();

@@ -6,10 +6,10 @@
   const prompt = document.getElementById("prompt");
   const count = document.getElementById("prompt-count");
   if (!prompt || !count) return;
-  const max = Number(prompt.dataset.maxChars);
   const number = new Intl.NumberFormat("en");
 
   function update() {
+    const max = Number(prompt.dataset.maxChars); // follows the model: gpt-image models take 32,000
     const length = prompt.value.trim().length;
     const over = length - max;
     count.hidden = false;

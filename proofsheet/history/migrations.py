@@ -60,5 +60,27 @@ MIGRATIONS = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # Usage and what the server says it made; edits: where they came from and the images they started from.
+    """
+    ALTER TABLE generations ADD COLUMN usage_json TEXT;
+    ALTER TABLE generations ADD COLUMN echo_json TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE generations ADD COLUMN kind TEXT NOT NULL DEFAULT 'generation';
+    ALTER TABLE generations ADD COLUMN source_generation INTEGER REFERENCES generations(id) ON DELETE SET NULL;
+    ALTER TABLE generations ADD COLUMN source_image INTEGER;
+    CREATE INDEX generations_source ON generations(source_generation);
+    ALTER TABLE responses ADD COLUMN body_type TEXT NOT NULL DEFAULT 'json';
+    UPDATE responses SET body_type = CASE WHEN body_is_json THEN 'json' ELSE 'text' END;
+    CREATE TABLE inputs (
+        generation_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        format TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (generation_id, role, position)
+    );
+    CREATE INDEX inputs_sha256 ON inputs(sha256);
+    """,
 ]
-

@@ -60,6 +60,15 @@ class StoredGeneration:
     raw_is_json: bool = False
     group_id: int | None = None
     group_position: int | None = None
+    usage: dict[str, Any] | None = None
+    echo: dict[str, Any] = field(default_factory=dict)
+    kind: str = "generation"  # or "edit"
+    source_generation: int | None = None  # an edit: the kept generation it started from, and which image
+    source_image: int | None = None
+    body_type: str = "json"
+    inputs: list["StoredInput"] = field(default_factory=list)  # an edit's images and mask, as sent
+    edits: list[int] = field(default_factory=list)  # generations edited from this one
+    cost: "Cost | None" = None  # estimated from the price table in the data folder
 
     @property
     def shown_images(self) -> list[StoredImage]:
@@ -84,8 +93,44 @@ class StoredGeneration:
             "notes": [note.to_dict() for note in self.notes],
             "images": [image.to_dict() for image in self.images], "permalink": f"/generations/{self.id}",
             "group_id": self.group_id, "raw": json.loads(self.raw_preview) if self.raw_is_json else (self.raw_preview or None),
-            "raw_url": f"/generations/{self.id}/raw.json",
+            "raw_url": f"/generations/{self.id}/raw.json", "usage": self.usage, "echo": self.echo,
+            "cost": self.cost.to_dict() if self.cost else None, "kind": self.kind,
+            "source": {"generation": self.source_generation, "image": self.source_image,
+                       "permalink": f"/generations/{self.source_generation}"} if self.source_generation else None,
+            "inputs": [item.to_dict() for item in self.inputs], "edits": self.edits,
         }
+
+
+@dataclass
+class StoredInput:
+    """An image (or the mask) an edit was sent, kept as a file like any other image."""
+
+    role: str  # "image" or "mask"
+    position: int
+    sha256: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.sha256}.{EXTENSIONS[self.format]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "index": self.position, "src": f"/images/{self.file_name}", "format": self.format,
+                "width": self.width, "height": self.height, "bytes": self.bytes}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """An estimate in US dollars, and how it was reached (shown beside it)."""
+
+    usd: float
+    basis: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"usd": round(self.usd, 6), "basis": self.basis, "estimate": True}
 
 
 
@@ -102,9 +147,17 @@ class Group:
     def generation_at(self, position: int) -> StoredGeneration | None:
         return next((g for g in self.generations if g.group_position == position), None)
 
+    @property
+    def cost(self) -> Cost | None:
+        """The comparison's estimated cost: the sum over the cells whose cost is known."""
+        known = [generation.cost for generation in self.generations if generation.cost]
+        return Cost(sum(cost.usd for cost in known), f"{len(known)} of {len(self.generations)} cells priced") \
+            if known else None
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "prompt": self.prompt, "cells": self.cells, "permalink": f"/compare/{self.id}",
-                "results": [generation.to_dict() for generation in self.generations]}
+                "results": [generation.to_dict() for generation in self.generations],
+                "cost": self.cost.to_dict() if self.cost else None}
 
 
 @dataclass
@@ -128,6 +181,8 @@ def generation_from_row(row: sqlite3.Row) -> StoredGeneration:
         error=Problem(row["error_kind"], row["error_message"]) if row["error_kind"] else None,
         notes=[Note(**note) for note in json.loads(row["notes_json"])],
         group_id=row["group_id"], group_position=row["group_position"],
+        usage=json.loads(row["usage_json"]) if row["usage_json"] else None, echo=json.loads(row["echo_json"]),
+        kind=row["kind"], source_generation=row["source_generation"], source_image=row["source_image"],
     )
 
 

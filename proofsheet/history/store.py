@@ -23,7 +23,8 @@ from typing import Any, BinaryIO, Iterable
 
 from proofsheet.history.lock import DataFolderLock, holder_text
 from proofsheet.history.migrations import MIGRATIONS
-from proofsheet.history.records import (EXTENSIONS, MIMES, GalleryPage, Group, StoredGeneration,
+from proofsheet.history.prices import PriceTable
+from proofsheet.history.records import (EXTENSIONS, MIMES, GalleryPage, Group, StoredGeneration, StoredInput,
                                         generation_from_row, image_from_row)
 from proofsheet.images import make_thumbnail
 from proofsheet.results import GenerationResult, Problem, VerifiedImage, preview_json
@@ -86,6 +87,7 @@ class Store:
             raise HistoryUnavailable(f"Proofsheet cannot use the data folder {self.folder}: {exc.strerror or exc}. "
                                      "Make it writable, or choose another folder with PROOFSHEET_DATA.") from None
         self._thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
+        self.prices = PriceTable(self.folder)
         try:
             self._open_checked()
             was_new = self.schema_version() == 0
@@ -204,7 +206,8 @@ class Store:
     def _sweep_strays(self) -> None:
         """Partial temporary files are removed; whole files no row names are moved to trash/, never deleted."""
         with self._files_lock:
-            known = {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM images WHERE sha256 IS NOT NULL")}
+            known = {row[0] for row in self.db.execute("SELECT DISTINCT sha256 FROM images WHERE sha256 IS NOT NULL "
+                                                       "UNION SELECT sha256 FROM inputs")}
             known.update(str(row[0]) for row in self.db.execute("SELECT generation_id FROM responses"))
             for directory in (self.images_dir, self.thumbs_dir, self.responses_dir):
                 for path in directory.iterdir():
@@ -225,20 +228,33 @@ class Store:
     # -- writing ------------------------------------------------------------------------------------------------
 
     def begin(self, request: dict[str, Any], endpoint: str, client_ref: str | None = None,
-              group: tuple[int, int] | None = None) -> int:
+              group: tuple[int, int] | None = None, kind: str = "generation",
+              source: tuple[int, int] | None = None) -> int:
         """Record a generation as running before the server is asked, so that it is kept whatever happens.
 
-        `group` is (group id, position in its grid) for a cell of a comparison.
+        `group` is (group id, position in its grid) for a cell of a comparison; `source` is (generation id, image
+        index) for an edit that started from a kept image.
         """
         group_id, group_position = group or (None, None)
+        source_generation, source_image = source or (None, None)
         with self._writing():
             cursor = self.db.execute(
-            "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
-                "client_ref, group_id, group_position) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
+                "client_ref, group_id, group_position, kind, source_generation, source_image) "
+                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), request["prompt"], request["model"], request.get("response_format"),
-                 json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position),
+                 json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position, kind,
+                 source_generation, source_image),
             )
         return int(cursor.lastrowid)
+
+    def add_inputs(self, generation_id: int, inputs: list[tuple[str, int, VerifiedImage]]) -> None:
+        """An edit's images and mask, kept before the server is asked: (role, position, image)."""
+        with self._files_lock, self._writing():
+            rows = [(generation_id, role, position, _write_once(self.images_dir, image), image.format, image.width,
+                     image.height, image.byte_count) for role, position, image in inputs]
+            self.db.executemany("INSERT INTO inputs (generation_id, role, position, sha256, format, width, height, "
+                                "bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def create_group(self, prompt: str, cells: list[dict[str, Any]]) -> int:
         """A comparison: one prompt, several cells (models or seeds), shown as one grid."""
@@ -304,10 +320,11 @@ class Store:
         error = result.error
         self.db.execute(
             "UPDATE generations SET status=?, upstream_status=?, provider=?, elapsed=?, error_kind=?, "
-            "error_message=?, notes_json=? WHERE id=?",
+            "error_message=?, notes_json=?, usage_json=?, echo_json=? WHERE id=?",
             (status, result.status, result.provider, result.elapsed, error.kind if error else None,
              error.message if error else None,
-             json.dumps([note.to_dict() for note in result.notes], ensure_ascii=False), generation_id),
+             json.dumps([note.to_dict() for note in result.notes], ensure_ascii=False),
+             json.dumps(result.usage) if result.usage else None, json.dumps(result.echo), generation_id),
         )
         self.db.executemany(
             "INSERT INTO images (generation_id, position, source, original_url, revised_prompt, sha256, format, "
@@ -319,8 +336,9 @@ class Store:
              for item in result.items],
         )
         if result.raw_body:
-            self.db.execute("INSERT INTO responses (generation_id, body_is_json, preview) VALUES (?, ?, ?)",
-                            (generation_id, result.raw_is_json, preview_json(result.raw, result.raw_is_json)))
+            self.db.execute("INSERT INTO responses (generation_id, body_is_json, preview, body_type) "
+                            "VALUES (?, ?, ?, ?)", (generation_id, result.raw_is_json,
+                                                    preview_json(result.raw, result.raw_is_json), result.body_type))
 
     def running_id(self, client_ref: str) -> int | None:
         row = self.db.execute("SELECT id FROM generations WHERE client_ref=? AND status='running'",
@@ -340,13 +358,19 @@ class Store:
         with self._files_lock, self._writing():
             shas = [row[0] for row in self.db.execute(
                 "SELECT sha256 FROM images WHERE generation_id=? AND sha256 IS NOT NULL", (generation_id,))]
-            deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
             self._response_path(generation_id).unlink(missing_ok=True)
+            shas += [row[0] for row in self.db.execute("SELECT sha256 FROM inputs WHERE generation_id=?",
+                                                       (generation_id,))]
+            deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
             for sha256 in set(shas):
-                if not self.db.execute("SELECT 1 FROM images WHERE sha256=? LIMIT 1", (sha256,)).fetchone():
+                if not self._is_kept(sha256):
                     for path in (*self.images_dir.glob(f"{sha256}.*"), self.thumbs_dir / f"{sha256}.webp"):
                         path.unlink(missing_ok=True)
         return deleted
+
+    def _is_kept(self, sha256: str) -> bool:
+        return bool(self.db.execute("SELECT 1 FROM images WHERE sha256=? UNION ALL SELECT 1 FROM inputs WHERE "
+                                    "sha256=? LIMIT 1", (sha256, sha256)).fetchone())
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self.db)
@@ -364,11 +388,31 @@ class Store:
             generation.status, generation.error = "failed", self._unsaved[generation_id]
         generation.images = [image_from_row(image) for image in self.db.execute(
             "SELECT * FROM images WHERE generation_id=? ORDER BY position", (generation_id,))]
-        response = self.db.execute("SELECT preview, body_is_json FROM responses WHERE generation_id=?",
+        response = self.db.execute("SELECT preview, body_is_json, body_type FROM responses WHERE generation_id=?",
                                    (generation_id,)).fetchone()
         if response:
-            generation.raw_preview, generation.raw_is_json = response[0], bool(response[1])
+            generation.raw_preview, generation.raw_is_json, generation.body_type = \
+                response[0], bool(response[1]), response[2]
+        generation.inputs = [StoredInput(row["role"], row["position"], row["sha256"], row["format"], row["width"],
+                                         row["height"], row["bytes"]) for row in self.db.execute(
+            "SELECT * FROM inputs WHERE generation_id=? ORDER BY role DESC, position", (generation_id,))]
+        generation.edits = [row[0] for row in self.db.execute(
+            "SELECT id FROM generations WHERE source_generation=? ORDER BY id", (generation_id,))]
+        generation.cost = self.prices.estimate(generation.model, generation.request, generation.usage,
+                                               len(generation.shown_images))
         return generation
+
+    def spending(self) -> tuple[float, int]:
+        """The estimated cost of the whole history, and how many generations it could price."""
+        total, priced = 0.0, 0
+        for row in self.db.execute(
+                "SELECT g.model, g.request_json, g.usage_json, (SELECT COUNT(*) FROM images i WHERE "
+                "i.generation_id = g.id AND i.sha256 IS NOT NULL) AS shown FROM generations g "
+                "WHERE g.status IN ('ok', 'partial')"):
+            cost = self.prices.estimate(row[0], json.loads(row[1]), json.loads(row[2]) if row[2] else None, row[3])
+            if cost:
+                total, priced = total + cost.usd, priced + 1
+        return total, priced
 
     def group_exists(self, group_id: int) -> bool:
         return _is_id(group_id) and self.db.execute("SELECT 1 FROM groups WHERE id=?", (group_id,)).fetchone() is not None
@@ -393,7 +437,8 @@ class Store:
 
     def image_file(self, sha256: str) -> tuple[Path, str] | None:
         """The file of a stored image and its verified content type, found through the database."""
-        row = self.db.execute("SELECT sha256, format FROM images WHERE sha256=? LIMIT 1", (sha256,)).fetchone()
+        row = self.db.execute("SELECT sha256, format FROM images WHERE sha256=? UNION ALL SELECT sha256, format FROM "
+                              "inputs WHERE sha256=? LIMIT 1", (sha256, sha256)).fetchone()
         if row is None:
             return None
         return self.images_dir / f"{row['sha256']}.{EXTENSIONS[row['format']]}", MIMES[row["format"]]

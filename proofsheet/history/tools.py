@@ -58,8 +58,10 @@ def check(folder: Path) -> Report:
 def _compare_rows_and_files(db: sqlite3.Connection, folder: Path, report: Report) -> None:
     generations = db.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
     report.say(f"Generations: {generations:,}")
+    has_inputs = db.execute("SELECT 1 FROM sqlite_master WHERE name='inputs'").fetchone()
     named_images = {sha: fmt for sha, fmt in db.execute(
-        "SELECT DISTINCT sha256, format FROM images WHERE sha256 IS NOT NULL")}
+        "SELECT DISTINCT sha256, format FROM images WHERE sha256 IS NOT NULL" +
+        (" UNION SELECT sha256, format FROM inputs" if has_inputs else ""))}
     named_responses = {str(row[0]) for row in db.execute("SELECT generation_id FROM responses")}
     image_files = {path.name.split(".")[0] for path in _files(folder / "images")}
     response_files = {path.name.split(".")[0] for path in _files(folder / "responses")}
@@ -117,8 +119,9 @@ def backup(folder: Path, destination: Path) -> Report:
         for path in _files(folder / name):
             shutil.copy2(path, destination / name / path.name)
             copied += 1
-    if (folder / FOLDER_MARK).exists():
-        shutil.copy2(folder / FOLDER_MARK, destination / FOLDER_MARK)
+    for name in (FOLDER_MARK, "prices.json"):
+        if (folder / name).exists():
+            shutil.copy2(folder / name, destination / name)
     report.say(f"Backed up the history and {copied:,} files to {destination}.")
     report.say(f"To restore: stop Proofsheet and start it with PROOFSHEET_DATA={destination} (or copy the folder "
                "back in place of the old one).")

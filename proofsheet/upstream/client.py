@@ -133,6 +133,7 @@ class ImageServerClient:
             result.error = Problem("bad_response", f"The image server answered {body.status} but not with JSON: "
                                                    f"{_describe_text(body.data)}")
         else:
+            result.read_answer_facts()
             self._read_items(parsed, result)
 
     def _read_items(self, parsed: Any, result: GenerationResult) -> None:
@@ -430,8 +431,24 @@ def asked_vs_got(request: GenerationRequest, result: GenerationResult) -> list[N
     answered_model = result.raw.get("model") if isinstance(result.raw, dict) else None
     if result.items and isinstance(answered_model, str) and answered_model and answered_model != request.model:
         notes.append(Note(f"Asked for model {request.model}, the server answered as {answered_model}."))
+    notes.extend(_echo_notes(request, result))
     for item in result.items:
         notes.extend(_item_notes(request, item))
+    return notes
+
+
+def _echo_notes(request: GenerationRequest, result: GenerationResult) -> list[Note]:
+    """What the server says it made (gpt-image's echo fields), against what was asked."""
+    notes = []
+    for name, label in (("quality", "quality"), ("background", "background"), ("output_format", "format")):
+        asked, said = request.option(name), result.echo.get(name)
+        if asked and said and asked != "auto" and said != asked:
+            notes.append(Note(f"Asked {label} {asked}, the server answered {said}."))
+    asked_size, said_size = request.size, result.echo.get("size")
+    if asked_size and asked_size != "auto" and said_size and said_size != asked_size:
+        notes.append(Note(f"Asked size {asked_size}, the server says it made {said_size}."))
+    if request.streams and result.body_type != "event-stream" and result.images:
+        notes.append(Note("Asked for a stream of partial images; the server answered all at once."))
     return notes
 
 
@@ -445,6 +462,22 @@ def _item_notes(request: GenerationRequest, item: ImageItem) -> list[Note]:
                           item.index))
     if item.revised_prompt and item.revised_prompt.strip() != request.prompt:
         notes.append(Note("The server rewrote the prompt.", item.index))
+    if item.image:
+        notes.extend(_image_notes(request, item))
+    return notes
+
+
+FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "gif": "GIF"}
+
+
+def _image_notes(request: GenerationRequest, item: ImageItem) -> list[Note]:
+    """From the image itself, whatever the server said: its real format, and whether it has any transparency."""
+    notes = []
+    asked_format = FORMAT_NAMES.get(str(request.option("output_format") or "").lower())
+    if asked_format and item.image.format != asked_format:
+        notes.append(Note(f"Asked {asked_format}, got {item.image.format}.", item.index))
+    if request.option("background") == "transparent" and not item.image.has_alpha:
+        notes.append(Note("Asked a transparent background, got an opaque image (no alpha channel).", item.index))
     return notes
 
 

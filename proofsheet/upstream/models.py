@@ -25,8 +25,14 @@ class ModelCatalog:
 
     def models(self, recent: list[str], refresh: bool = False) -> dict[str, Any]:
         rows, error = self._server_rows(refresh)
-        return {"models": ordered_models(rows, recent), "error": error.message if error else None,
-                "server": self.client.api_base}
+        models = [row for row in rows if row.get("provider") is not True]
+        return {"models": ordered_models(models, recent), "error": error.message if error else None,
+                "server": self.client.api_base, "server_kind": server_kind(rows),
+                "providers": sorted(row["id"] for row in rows if row.get("provider") is True)}
+
+    def server_kind(self) -> str | None:
+        """From the list already fetched, if any: asking the server here would slow every generation."""
+        return server_kind(self._rows or [])
 
     def _server_rows(self, refresh: bool) -> tuple[list[dict[str, Any]], Problem | None]:
         """A list that came back is kept for a while; a failure is never kept, so the next look asks again."""
@@ -38,6 +44,11 @@ class ModelCatalog:
                     return self._rows or [], listed
                 self._rows, self._fetched_at = listed, self.clock()
             return self._rows or [], None
+
+
+def server_kind(rows: list[dict[str, Any]]) -> str | None:
+    """gpt4free marks every row of its model list with a "provider" flag (true for its provider rows)."""
+    return "gpt4free" if any(isinstance(row.get("provider"), bool) for row in rows) else None
 
 
 def is_image_model(row: dict[str, Any]) -> bool:

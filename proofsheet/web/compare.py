@@ -24,7 +24,7 @@ def compare_form() -> str:
 
 @compare_pages.post("/compare")
 def compare() -> Any:
-    parsed = parse_compare(request.form)
+    parsed = parse_compare(request.form, from_form=True)
     if isinstance(parsed, RequestErrors):
         return render_template("compare.html", values=request.form, errors=parsed, group=None), 400
     group = runner().compare(parsed, gone=asker_gone())

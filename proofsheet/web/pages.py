@@ -5,12 +5,17 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from proofsheet.generation_request import DEFAULT_MODEL, RequestErrors, parse_request
+import json
+
+from proofsheet.generation_request import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import REFUSAL_STATUS, asker_gone, client, id_arg, runner, store
 
 pages = Blueprint("pages", __name__)
 FORM_FIELDS = ("prompt", "model", "response_format", "n", "size", "seed", "negative_prompt")
+# Options with a control of their own in the form (by dialect); any other field goes to Extra fields (JSON).
+FORM_OPTIONS = ("quality", "style", "background", "output_format", "output_compression", "moderation", "stream",
+                "partial_images", "provider", "aspect_ratio", "num_inference_steps", "guidance_scale")
 
 
 @pages.get("/")
@@ -24,7 +29,7 @@ def index() -> str:
 
 @pages.post("/generate")
 def generate() -> Any:
-    parsed = parse_request(request.form)
+    parsed = parse_request(request.form, from_form=True)
     if isinstance(parsed, RequestErrors):
         return render_template("index.html", values=request.form, errors=parsed), 400
     generation = runner().generate(parsed, gone=asker_gone())
@@ -71,6 +76,13 @@ def healthz() -> Any:
 
 
 def form_values(body: dict[str, Any]) -> dict[str, Any]:
-    values = {name: body.get(name) for name in FORM_FIELDS if body.get(name) is not None}
+    """A sent body back in the form: fields with a control in their boxes, the rest in Extra fields (JSON)."""
+    values = {name: body[name] for name in (*FORM_FIELDS, *FORM_OPTIONS) if body.get(name) is not None}
     values["response_format"] = body.get("response_format") or ""
+    if "stream" in values:
+        values["stream"] = "on" if body["stream"] is True else ""
+    extras = {name: value for name, value in body.items()
+              if name not in FORM_FIELDS and name not in FORM_OPTIONS and name not in PROOFSHEET_FIELDS}
+    if extras:
+        values["extra_fields"] = json.dumps(extras, ensure_ascii=False)
     return values

@@ -8,13 +8,16 @@ from typing import Any
 from flask import Flask
 
 from proofsheet.snippets import curl_command, python_snippet
+from proofsheet.upstream import dialects
 from proofsheet.web.context import client, store
 
 
 def install(app: Flask) -> None:
     app.context_processor(lambda: {"server_url": client().api_base, "history_notice": store().notice})
     app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json)
-    app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet)
+    # Globals, not context: imported macros (the form) see globals only.
+    app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet,
+                                 dialect_table=dialects.table())
 
 
 def _filesize(count: int | None) -> str:
