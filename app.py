@@ -25,9 +25,11 @@ from proofsheet.upstream.models import ModelCatalog
 from proofsheet.web import guards, templating
 from proofsheet.web.api import api
 from proofsheet.web.compare import compare_pages
+from proofsheet.web.edit import edit_pages
 from proofsheet.web.context import IdConverter
 from proofsheet.web.history import history
 from proofsheet.web.pages import pages
+from proofsheet.web.streaming import streaming
 
 log = logging.getLogger("proofsheet")
 csrf = CSRFProtect()
@@ -69,7 +71,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
-    for blueprint in (pages, compare_pages, history, api):
+    csrf.exempt("proofsheet.web.edit.api_edit")  # likewise: multipart only, same origin only
+    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages):
         app.register_blueprint(blueprint)
     guards.install(app)
     templating.install(app)

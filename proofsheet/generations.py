@@ -8,17 +8,47 @@ waits, and cuts the upstream connection at once on Cancel.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
+from proofsheet.edit_request import EditRequest
 from proofsheet.generation_request import CompareRequest, GenerationRequest
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.results import Problem
+from proofsheet.upstream.edits import describe
+from proofsheet.results import Problem, VerifiedImage
 from proofsheet.history.records import Group, StoredGeneration
 from proofsheet.history.store import StorageError, Store
 
 Gone = Callable[[], bool]
+PARTIALS_KEPT = 48  # partial images kept in memory for the page to fetch; they are not part of the history
+
+
+class Listener(Protocol):
+    """Told about a generation while it runs: when it is recorded, and each partial image as it arrives."""
+
+    def started(self, generation_id: int) -> None: ...
+
+    def partial(self, generation_id: int, index: int, image: VerifiedImage) -> None: ...
+
+
+class PartialImages:
+    """The latest partial images of streamed generations, in memory and bounded, for the page to show."""
+
+    def __init__(self) -> None:
+        self._images: OrderedDict[tuple[int, int], VerifiedImage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def keep(self, generation_id: int, index: int, image: VerifiedImage) -> None:
+        with self._lock:
+            self._images[(generation_id, index)] = image
+            while len(self._images) > PARTIALS_KEPT:
+                self._images.popitem(last=False)
+
+    def get(self, generation_id: int, index: int) -> VerifiedImage | None:
+        with self._lock:
+            return self._images.get((generation_id, index))
 ABANDONED = "The browser or program that asked went away, so Proofsheet stopped waiting for the image server."
 
 
@@ -28,16 +58,29 @@ class Runner:
         self.client = client
         self.max_in_flight = max_in_flight
         self.flights = Flights(self._abandon)
+        self.partials = PartialImages()
         self._slots = threading.BoundedSemaphore(max_in_flight)
 
     def generate(self, request: GenerationRequest, client_ref: str | None = None,
-                 group: tuple[int, int] | None = None, gone: Gone | None = None) -> StoredGeneration | Problem:
+                 group: tuple[int, int] | None = None, gone: Gone | None = None,
+                 listener: Listener | None = None) -> StoredGeneration | Problem:
         """The kept generation, or a Problem when it could not start (busy, disk full, asker gone, deleted)."""
         refused = self._admit(gone)
         if refused:
             return refused
         try:
-            return self._generate(request, client_ref, group, gone)
+            return self._generate(request, client_ref, group, gone, listener)
+        finally:
+            self._slots.release()
+
+    def edit(self, edit: EditRequest, client_ref: str | None = None, gone: Gone | None = None,
+             listener: Listener | None = None) -> StoredGeneration | Problem:
+        """An edit, kept like a generation with its input images and mask, and a link to the image it started from."""
+        refused = self._admit(gone)
+        if refused:
+            return refused
+        try:
+            return self._generate(edit.request, client_ref, None, gone, listener, edit)
         finally:
             self._slots.release()
 
@@ -80,20 +123,45 @@ class Runner:
         return None
 
     def _generate(self, request: GenerationRequest, client_ref: str | None, group: tuple[int, int] | None,
-                  gone: Gone | None) -> StoredGeneration | Problem:
+                  gone: Gone | None, listener: Listener | None = None,
+                  edit: EditRequest | None = None) -> StoredGeneration | Problem:
         try:
-            generation_id = self.store.begin(request.to_body(), self.client.generations_url, client_ref, group)
+            if edit is None:
+                generation_id = self.store.begin(request.to_body(), self.client.generations_url, client_ref, group)
+            else:
+                generation_id = self._begin_edit(edit, client_ref)
         except StorageError as error:
             return error.problem
+        on_partial = self._partials_to(listener, generation_id) if listener else None
         flight = Flight(generation_id, gone)
         self.flights.add(flight)
         try:
             with flying(flight):
-                result = self.client.generate(request)
+                result = self.client.generate(request, on_partial) if edit is None else \
+                    self.client.edit(request, edit.images, edit.mask, on_partial)
         finally:
             self.flights.remove(flight)
         self.store.finish(generation_id, result)
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
+
+    def _begin_edit(self, edit: EditRequest, client_ref: str | None) -> int:
+        body = {**edit.request.to_body(), **describe(edit.images, edit.mask)}
+        generation_id = self.store.begin(body, self.client.edits_url, client_ref, kind="edit", source=edit.source)
+        inputs = [("image", position, image) for position, image in enumerate(edit.images)]
+        try:
+            self.store.add_inputs(generation_id, inputs + ([("mask", 0, edit.mask)] if edit.mask else []))
+        except StorageError as error:
+            self.store.fail(generation_id, error.problem)  # recorded, never left running
+            raise
+        return generation_id
+
+    def _partials_to(self, listener: Listener, generation_id: int) -> Callable[[int, VerifiedImage], None]:
+        listener.started(generation_id)
+
+        def on_partial(index: int, image: VerifiedImage) -> None:
+            self.partials.keep(generation_id, index, image)
+            listener.partial(generation_id, index, image)
+        return on_partial
 
     def _cell(self, cell: GenerationRequest, group: tuple[int, int], gone: Gone | None) -> None:
         try:

@@ -85,6 +85,10 @@
         body: JSON.stringify({ ...body, client_ref: clientRef }),
         signal: controller.signal,
       });
+      if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) {
+        await followStream(response, card);
+        return;
+      }
       const answer = await response.json();
       if (response.status === 400) {
         form.submit(); // the server's own page shows each field's message and keeps what was typed
@@ -103,6 +107,31 @@
         setBusy(false);
       }
     }
+  }
+
+  // A streamed generation: each partial image replaces the last in the waiting card while the timer runs, then the
+  // result is put in place as usual.
+  async function followStream(response, card) {
+    let finished = null;
+    await window.proofsheetReadEvents(response, (name, data) => {
+      if (name === "partial") showPartial(card, data);
+      else if (name === "done") finished = data;
+      else if (name === "error") throw new Error(data.error?.message || "the generation could not start");
+    });
+    if (!finished) throw new Error("the stream ended before the generation finished");
+    await showResult(finished.id, finished.permalink);
+    bringIntoView(slot);
+  }
+
+  function showPartial(card, partial) {
+    const figure = card.querySelector(".partial");
+    const image = figure.querySelector("img");
+    image.addEventListener("load", () => { image.dataset.paintedAt = String(Date.now()); }, { once: true });
+    image.src = partial.src;
+    image.width = partial.width;
+    image.height = partial.height;
+    figure.querySelector("figcaption").textContent = `Partial image ${partial.index + 1}, still being made…`;
+    figure.hidden = false;
   }
 
   function cancel() {

@@ -278,11 +278,12 @@ class Store:
             problem = storage_problem(exc, self.folder)
             log.error("Generation %d could not be kept: %s", generation_id, problem.message)
             self._response_path(generation_id).unlink(missing_ok=True)
-            self._mark_unsaved(generation_id, problem)
+            self.fail(generation_id, problem)
             return "failed"
 
-    def _mark_unsaved(self, generation_id: int, problem: Problem) -> None:
-        """A small write that may still fit; if not, this process remembers it (and a restart says interrupted)."""
+    def fail(self, generation_id: int, problem: Problem) -> None:
+        """End a running generation as failed. A small write that may still fit a full disk; if not, this process
+        remembers it (and a restart says interrupted)."""
         self._unsaved[generation_id] = problem
         try:
             self.db.execute("UPDATE generations SET status='failed', error_kind=?, error_message=? "
@@ -395,7 +396,7 @@ class Store:
                 response[0], bool(response[1]), response[2]
         generation.inputs = [StoredInput(row["role"], row["position"], row["sha256"], row["format"], row["width"],
                                          row["height"], row["bytes"]) for row in self.db.execute(
-            "SELECT * FROM inputs WHERE generation_id=? ORDER BY role DESC, position", (generation_id,))]
+            "SELECT * FROM inputs WHERE generation_id=? ORDER BY role, position", (generation_id,))]
         generation.edits = [row[0] for row in self.db.execute(
             "SELECT id FROM generations WHERE source_generation=? ORDER BY id", (generation_id,))]
         generation.cost = self.prices.estimate(generation.model, generation.request, generation.usage,

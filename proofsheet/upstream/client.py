@@ -12,17 +12,17 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from proofsheet.upstream import cancellation
+from proofsheet.upstream import cancellation, edits, sse
 from proofsheet import images
 from proofsheet.generation_request import GenerationRequest
 from proofsheet.redaction import Redactor, split_credentials
-from proofsheet.results import GenerationResult, ImageItem, Note, Problem
+from proofsheet.results import ECHO_FIELDS, GenerationResult, ImageItem, Note, Problem, VerifiedImage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ class Body:
     status: int
     reason: str
     data: bytes | bytearray
+    content_type: str = ""
+
+    @property
+    def is_event_stream(self) -> bool:
+        return self.content_type.split(";")[0].strip().lower() == "text/event-stream"
 
 
 class ImageServerClient:
@@ -91,10 +96,28 @@ class ImageServerClient:
 
     # -- generation ---------------------------------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> GenerationResult:
+    @property
+    def edits_url(self) -> str:
+        return f"{self.api_base}/images/edits"
+
+    def generate(self, request: GenerationRequest, on_partial: PartialListener | None = None) -> GenerationResult:
+        """Ask for images; with `stream: true`, each partial image is handed to `on_partial` as it arrives."""
         result = GenerationResult(request=request.to_body(), endpoint=self.generations_url)
+        return self._ask(request, result, on_partial, json=result.request)
+
+    def edit(self, request: GenerationRequest, inputs: list[VerifiedImage], mask: VerifiedImage | None,
+             on_partial: PartialListener | None = None) -> GenerationResult:
+        """An edit, as /v1/images/edits takes it: multipart fields, the images (`image`, or `image[]` for several)
+        and the mask. The request kept describes the files instead of holding them."""
+        fields, files = edits.multipart(request.to_body(), inputs, mask)
+        result = GenerationResult(request={**request.to_body(), **edits.describe(inputs, mask)}, endpoint=self.edits_url)
+        return self._ask(request, result, on_partial, data=fields, files=files)
+
+    def _ask(self, request: GenerationRequest, result: GenerationResult, on_partial: PartialListener | None,
+             **send: Any) -> GenerationResult:
         started = time.monotonic()
-        body = self._exchange("POST", self.generations_url, self.timeout, self.max_response_bytes, json=result.request)
+        relay = _PartialRelay(on_partial) if request.streams and on_partial else None
+        body = self._exchange("POST", result.endpoint, self.timeout, self.max_response_bytes, on_events=relay, **send)
         if isinstance(body, Problem):
             result.error = body
         else:
@@ -123,6 +146,9 @@ class ImageServerClient:
             item.problem = _redacted_problem(redact, item.problem)
 
     def _read_answer(self, body: Body, result: GenerationResult) -> None:
+        if body.is_event_stream and body.status < 400:
+            self._read_stream(body, result)
+            return
         parsed = _parse_json(body.data)
         result.raw_body = body.data
         result.raw_is_json = parsed is not _NOT_JSON
@@ -135,6 +161,25 @@ class ImageServerClient:
         else:
             result.read_answer_facts()
             self._read_items(parsed, result)
+
+    def _read_stream(self, body: Body, result: GenerationResult) -> None:
+        """A streamed answer: the completed events are the images; the partials were shown on the way."""
+        events = [event.json() for event in sse.read_all(body.data)]
+        events = [event for event in events if isinstance(event, dict)]
+        result.raw_body, result.raw, result.raw_is_json, result.body_type = body.data, events, True, "event-stream"
+        completed = [event for event in events if str(event.get("type", "")).endswith(".completed")]
+        failed = next((event for event in events if "error" in event), None)
+        if failed and not completed:
+            result.error = Problem("http_error", f"The image server reported an error: {_error_text(failed)}")
+            return
+        if not completed:
+            result.error = Problem("no_images", f"The stream ended without a completed image ({len(events)} events, "
+                                                f"{sum('partial' in str(e.get('type')) for e in events)} partial).")
+            return
+        result.echo = {name: completed[-1][name] for name in ECHO_FIELDS if isinstance(completed[-1].get(name), str)}
+        usages = [event["usage"] for event in completed if isinstance(event.get("usage"), dict)]
+        result.usage = _sum_usage(usages) if usages else None
+        self._read_items({"data": [{"b64_json": event.get("b64_json")} for event in completed]}, result)
 
     def _read_items(self, parsed: Any, result: GenerationResult) -> None:
         if isinstance(parsed, dict) and "error" in parsed and not parsed.get("data"):
@@ -238,8 +283,8 @@ class ImageServerClient:
 
     # -- one HTTP exchange, bounded in time and size ------------------------------------------------------------
 
-    def _exchange(self, method: str, url: str, timeout: float, cap: int, what: str = "image server", **kwargs: Any
-                  ) -> Body | Problem:
+    def _exchange(self, method: str, url: str, timeout: float, cap: int, what: str = "image server",
+                  on_events: "_PartialRelay | None" = None, **kwargs: Any) -> Body | Problem:
         deadline = time.monotonic() + timeout
         flight = cancellation.current()
         if flight is not None and flight.cancelled:
@@ -247,10 +292,12 @@ class ImageServerClient:
         try:
             with self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
                                       headers=self._auth_for(url), **kwargs) as response:
-                data = _read_capped(response, cap, deadline, what)
+                content_type = response.headers.get("Content-Type", "")
+                streaming = on_events if content_type.startswith("text/event-stream") else None
+                data = _read_capped(response, cap, deadline, what, streaming)
                 if isinstance(data, Problem):
                     return data
-                return Body(response.status_code, response.reason or _reason(response.status_code), data)
+                return Body(response.status_code, response.reason or _reason(response.status_code), data, content_type)
         except requests.exceptions.ConnectTimeout:
             return Problem("server_down", _not_reachable(url, what, "did not accept a connection in time"))
         except requests.exceptions.ConnectionError as exc:
@@ -315,12 +362,52 @@ class _WatchedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTLSPool}
 
 
+PartialListener = Callable[[int, VerifiedImage], None]
+
+
+class _PartialRelay:
+    """Reads events as the bytes arrive and hands each partial image, verified, to the listener at once."""
+
+    def __init__(self, listener: PartialListener) -> None:
+        self.listener = listener
+        self.reader = sse.EventReader()
+        self.count = 0
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self.reader.feed(chunk):
+            payload = event.json()
+            if not isinstance(payload, dict) or not str(payload.get("type", event.name)).endswith("partial_image"):
+                continue
+            data = images.decode_base64(payload.get("b64_json") or "")
+            verified = images.verify_image(data) if isinstance(data, bytes) else data
+            if isinstance(verified, VerifiedImage):
+                index = payload.get("partial_image_index")
+                self.listener(index if isinstance(index, int) else self.count, verified)
+                self.count += 1
+
+
+def _sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
+    """One usage for several completed events (one per image): every count added up, details included."""
+    def add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+        for key, value in part.items():
+            if isinstance(value, dict):
+                total[key] = add(dict(total.get(key) or {}), value)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+        return total
+    summed: dict[str, Any] = {}
+    for usage in usages:
+        summed = add(summed, usage)
+    return summed
+
+
 def _redacted_problem(redactor: Redactor, problem: Problem | None) -> Problem | None:
     return Problem(problem.kind, redactor.text(problem.message)) if problem else None
 
 
-def _read_capped(response: requests.Response, cap: int, deadline: float, what: str) -> bytearray | Problem:
-    """Read the body chunk by chunk, stopping at the size cap and at the total deadline."""
+def _read_capped(response: requests.Response, cap: int, deadline: float, what: str,
+                 on_chunk: "_PartialRelay | None" = None) -> bytearray | Problem:
+    """Read the body chunk by chunk, stopping at the size cap and at the total deadline; `on_chunk` sees each."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         return _too_large(response.url, what, cap, int(declared))
@@ -338,6 +425,8 @@ def _read_capped(response: requests.Response, cap: int, deadline: float, what: s
         if not chunk:
             return data  # a bytearray: json.loads and decode take it as it is, without a second copy
         data += chunk
+        if on_chunk is not None:
+            on_chunk.feed(chunk)
         if len(data) > cap:
             return _too_large(response.url, what, cap, None)
 

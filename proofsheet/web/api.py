@@ -10,6 +10,7 @@ from proofsheet.results import Problem
 from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
                                     page_number, refusal, runner, store, valid)
 from proofsheet.web.guards import own_origin
+from proofsheet.web.streaming import stream_generation
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -31,12 +32,14 @@ def _json_only_from_this_origin() -> Any:
 def api_generate() -> Any:
     body = json_body()
     parsed = valid(parse_request(body))
-    client_ref = body.get("client_ref") if isinstance(body.get("client_ref"), str) else None
-    generation = runner().generate(parsed, client_ref[:100] if client_ref else None, _group_cell(body),
-                                   gone=asker_gone())
+    client_ref = body["client_ref"][:100] if isinstance(body.get("client_ref"), str) else None
+    group, gone, work = _group_cell(body), asker_gone(), runner()
+    if parsed.streams:
+        return stream_generation(lambda listener: work.generate(parsed, client_ref, group, gone, listener))
+    generation = work.generate(parsed, client_ref, group, gone=gone)
     if isinstance(generation, Problem):
         return refusal(generation)
-    return jsonify(generation.to_dict()), _status_for(generation)
+    return jsonify(generation.to_dict()), status_for(generation)
 
 
 def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:
@@ -111,7 +114,7 @@ def api_cancel() -> Any:
     return jsonify({"cancelled": generation_id})
 
 
-def _status_for(generation: Any) -> int:
+def status_for(generation: Any) -> int:
     if generation.shown_images:
         return 200
     if generation.error and generation.error.kind == "timeout":

@@ -55,7 +55,11 @@ def generation_fragment(generation_id: int) -> str:
 @pages.post("/generations/<id:generation_id>/rerun")
 def rerun(generation_id: int) -> Any:
     generation = store().get(generation_id) or abort(404)
-    parsed = parse_request(generation.request)
+    body = dict(generation.request)
+    if request.args.get("without") == "stream":  # offered when a server refused to stream
+        body.pop("stream", None)
+        body.pop("partial_images", None)
+    parsed = parse_request(body)
     if isinstance(parsed, RequestErrors):
         abort(400)
     again = runner().generate(parsed, gone=asker_gone())

@@ -1,0 +1,83 @@
+"""Generations that stream: POST /api/generate with "stream": true answers Server-Sent Events, and the partial
+images they name are served from memory while they are fresh.
+
+Events: `started` ({"id", "permalink"}) once the generation is recorded, `partial` ({"id", "index", "src", "width",
+"height"}) for each partial image as the image server sends it, then `done` with the normalized result (the same
+JSON as a plain POST /api/generate), or `error` ({"error": {"kind", "message"}}) when it could not start.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from typing import Any, Callable, Iterator
+
+from flask import Blueprint, Response, abort
+
+from proofsheet.generations import Listener
+from proofsheet.history.records import StoredGeneration
+from proofsheet.results import Problem, VerifiedImage
+from proofsheet.web.context import runner
+
+streaming = Blueprint("streaming", __name__)
+HEARTBEAT_SECONDS = 15.0  # a comment line now and then keeps proxies and browsers from giving up while waiting
+
+
+class _QueueListener:
+    def __init__(self, events: "queue.Queue[tuple[str, Any]]") -> None:
+        self.events = events
+
+    def started(self, generation_id: int) -> None:
+        self.events.put(("started", {"id": generation_id, "permalink": f"/generations/{generation_id}"}))
+
+    def partial(self, generation_id: int, index: int, image: VerifiedImage) -> None:
+        self.events.put(("partial", {"id": generation_id, "index": index, "width": image.width,
+                                     "height": image.height, "src": f"/generations/{generation_id}/partials/{index}"}))
+
+
+def stream_generation(run: Callable[[Listener], StoredGeneration | Problem]) -> Response:
+    """Run the generation (or edit) beside the response and relay what it says as events, each as it happens.
+
+    `run(listener)` is the runner's generate or edit with everything but the listener already given.
+    """
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    store = runner().store
+
+    def work() -> None:
+        try:
+            events.put(("done", run(_QueueListener(events))))
+        finally:
+            store.release_connection()
+
+    threading.Thread(target=work, name="stream", daemon=True).start()
+    return Response(_relay(events), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _relay(events: "queue.Queue[tuple[str, Any]]") -> Iterator[bytes]:
+    while True:
+        try:
+            kind, payload = events.get(timeout=HEARTBEAT_SECONDS)
+        except queue.Empty:
+            yield b": still waiting for the image server\n\n"
+            continue
+        if kind != "done":
+            yield _event(kind, payload)
+        elif isinstance(payload, Problem):
+            yield _event("error", {"error": payload.to_dict()})
+            return
+        else:
+            yield _event("done", payload.to_dict())
+            return
+
+
+def _event(name: str, data: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+@streaming.get("/generations/<id:generation_id>/partials/<int:index>")
+def partial_image(generation_id: int, index: int) -> Response:
+    image = runner().partials.get(generation_id, index) or abort(404)
+    response = Response(image.data, mimetype=image.mime)
+    response.headers["Cache-Control"] = "no-store"  # partials are not kept; the finished image is
+    return response
