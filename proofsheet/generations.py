@@ -14,9 +14,9 @@ from typing import Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.edit_request import EditRequest
-from proofsheet.generation_request import CompareRequest, GenerationRequest
+from proofsheet.generation_request import CompareRequest, GenerationRequest, RequestErrors, parse_request
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.upstream.edits import describe
+from proofsheet.upstream.edits import EDIT_FILES, describe
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.history.records import Group, StoredGeneration
 from proofsheet.history.store import StorageError, Store
@@ -83,6 +83,25 @@ class Runner:
             return self._generate(edit.request, client_ref, None, gone, listener, edit)
         finally:
             self._slots.release()
+
+    def rerun(self, generation: StoredGeneration, without_stream: bool = False,
+              gone: Gone | None = None) -> StoredGeneration | Problem:
+        """The same request again; an edit is sent its kept images and mask again."""
+        body = {name: value for name, value in generation.request.items() if name not in EDIT_FILES}
+        if without_stream:
+            body.pop("stream", None)
+            body.pop("partial_images", None)
+        request = parse_request(body)
+        if isinstance(request, RequestErrors):
+            return Problem("bad_request", request.summary())
+        if generation.kind != "edit":
+            return self.generate(request, gone=gone)
+        kept = self.store.input_images(generation.id)
+        if isinstance(kept, Problem):
+            return kept
+        images, mask = kept
+        source = (generation.source_generation, generation.source_image or 0) if generation.source_generation else None
+        return self.edit(EditRequest(request, images, mask, source), gone=gone)
 
     def compare(self, compare: CompareRequest, gone: Gone | None = None) -> Group | Problem:
         """Every cell at once, in parallel: the grid takes as long as its slowest cell."""

@@ -26,7 +26,7 @@ from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.prices import PriceTable
 from proofsheet.history.records import (EXTENSIONS, MIMES, GalleryPage, Group, StoredGeneration, StoredInput,
                                         generation_from_row, image_from_row)
-from proofsheet.images import make_thumbnail
+from proofsheet.images import make_thumbnail, verify_image
 from proofsheet.results import GenerationResult, Problem, VerifiedImage, preview_json
 
 log = logging.getLogger(__name__)
@@ -402,6 +402,21 @@ class Store:
         generation.cost = self.prices.estimate(generation.model, generation.request, generation.usage,
                                                len(generation.shown_images))
         return generation
+
+    def input_images(self, generation_id: int) -> tuple[list[VerifiedImage], VerifiedImage | None] | Problem:
+        """An edit's kept images and mask, read back and verified, to send again."""
+        images, mask = [], None
+        for item in self.get(generation_id).inputs:
+            verified = verify_image((self.images_dir / item.file_name).read_bytes()) \
+                if (self.images_dir / item.file_name).exists() else Problem("missing", "")
+            if isinstance(verified, Problem):
+                return Problem("missing_input", f"The {item.role} this edit was sent is no longer kept, so it cannot be "
+                                                "sent again.")
+            if item.role == "mask":
+                mask = verified
+            else:
+                images.append(verified)
+        return images, mask
 
     def spending(self) -> tuple[float, int]:
         """The estimated cost of the whole history, and how many generations it could price."""

@@ -7,6 +7,7 @@ from typing import Any
 from proofsheet.results import VerifiedImage
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+EDIT_FILES = ("image", "image[]", "mask")  # the keys a kept edit request uses to describe its files
 
 
 def multipart(body: dict[str, Any], inputs: list[VerifiedImage], mask: VerifiedImage | None

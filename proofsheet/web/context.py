@@ -21,7 +21,7 @@ from proofsheet.upstream.models import ModelCatalog
 ID = re.compile(r"^[0-9]{1,18}$")  # ASCII digits, small enough for SQLite
 # What each reason a generation could not start answers with.
 REFUSAL_STATUS = {"busy": 503, "gone": 400, "deleted": 410, "disk_full": 507, "not_writable": 507,
-                  "storage_failed": 507}
+                  "storage_failed": 507, "bad_request": 400, "missing_input": 410}
 
 
 class IdConverter(BaseConverter):

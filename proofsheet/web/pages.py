@@ -1,14 +1,14 @@
 """The pages where a person generates: the form, a result, and the health check the header reads."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-import json
-
 from proofsheet.generation_request import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
 from proofsheet.results import Problem
+from proofsheet.upstream.edits import EDIT_FILES
 from proofsheet.web.context import REFUSAL_STATUS, asker_gone, client, id_arg, runner, store
 
 pages = Blueprint("pages", __name__)
@@ -55,14 +55,8 @@ def generation_fragment(generation_id: int) -> str:
 @pages.post("/generations/<id:generation_id>/rerun")
 def rerun(generation_id: int) -> Any:
     generation = store().get(generation_id) or abort(404)
-    body = dict(generation.request)
-    if request.args.get("without") == "stream":  # offered when a server refused to stream
-        body.pop("stream", None)
-        body.pop("partial_images", None)
-    parsed = parse_request(body)
-    if isinstance(parsed, RequestErrors):
-        abort(400)
-    again = runner().generate(parsed, gone=asker_gone())
+    # "without=stream" is offered when a server refused to stream
+    again = runner().rerun(generation, without_stream=request.args.get("without") == "stream", gone=asker_gone())
     if isinstance(again, Problem):
         abort(REFUSAL_STATUS[again.kind], again.message)
     return redirect(url_for("pages.generation_page", generation_id=again.id), code=303)
@@ -85,8 +79,8 @@ def form_values(body: dict[str, Any]) -> dict[str, Any]:
     values["response_format"] = body.get("response_format") or ""
     if "stream" in values:
         values["stream"] = "on" if body["stream"] is True else ""
-    extras = {name: value for name, value in body.items()
-              if name not in FORM_FIELDS and name not in FORM_OPTIONS and name not in PROOFSHEET_FIELDS}
+    extras = {name: value for name, value in body.items() if name not in FORM_FIELDS and name not in FORM_OPTIONS
+              and name not in PROOFSHEET_FIELDS and name not in EDIT_FILES}
     if extras:
         values["extra_fields"] = json.dumps(extras, ensure_ascii=False)
     return values
