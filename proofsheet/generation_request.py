@@ -89,7 +89,7 @@ def parse_request(fields: Mapping[str, Any], from_form: bool = False) -> Generat
         except ValueError as exc:
             errors[name if name in OPTION_CHECKS and not _from_extras(fields, name) else "extra_fields"] = str(exc)
             continue
-        if checked is not None:
+        if checked is not LEAVE_OUT:
             options.append((name, checked))
     _check_together(values, dict(options), dialect, errors)
     if errors:
@@ -150,12 +150,15 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+LEAVE_OUT = object()
+
+
 def check_option(name: str, value: Any, dialect: Dialect, from_form: bool) -> Any:
-    """A known option, checked (None: leave it out, as a blank form field); any other field, as it was given."""
+    """A known option, checked (LEAVE_OUT for a blank form field, or null); any other field, as it was given."""
     if name not in OPTION_CHECKS:
         return value
-    if from_form and _blank(value):
-        return None
+    if value is None or (from_form and _blank(value)):
+        return LEAVE_OUT
     label, check = OPTION_CHECKS[name]
     checked = check(value, label, from_form)
     allowed = dialect.choices.get(name)

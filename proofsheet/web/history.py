@@ -33,7 +33,8 @@ def gallery() -> str:
     filters = gallery_filters()
     result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
                              outcome=filters["outcome"])
-    return render_template("gallery.html", page=result, filters=filters, models=store().models())
+    return render_template("gallery.html", page=result, filters=filters, models=store().models(),
+                           spending=store().spending(), prices_problem=store().prices.problem)
 
 
 @history.get("/generations/export")
