@@ -53,6 +53,7 @@ class DemoImageServer:
         self.media: OrderedDict[str, bytes] = OrderedDict()
         self.media_lock = threading.Lock()
         self.requests_seen: list[dict[str, Any]] = []
+        self.events_sent: list[tuple[str, float]] = []  # (event name, wall-clock time sent), for measuring relays
         handler = type("BoundHandler", (DemoHandler,), {"demo": self})
         self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
@@ -245,6 +246,7 @@ class DemoHandler(BaseHTTPRequestHandler):
     def _event(self, name: str, payload: dict[str, Any]) -> None:
         self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
         self.wfile.flush()
+        self.demo.events_sent.append((name, time.time()))
 
     def _send_json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")

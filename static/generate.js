@@ -126,7 +126,10 @@
   function showPartial(card, partial) {
     const figure = card.querySelector(".partial");
     const image = figure.querySelector("img");
-    image.addEventListener("load", () => { image.dataset.paintedAt = String(Date.now()); }, { once: true });
+    image.addEventListener("load", () => {
+      image.dataset.paintedAt = String(Date.now()); // when each partial was on screen: tests and bench/ read it
+      image.dataset.paintLog = `${image.dataset.paintLog || ""}${partial.index}:${image.dataset.paintedAt} `;
+    }, { once: true });
     image.src = partial.src;
     image.width = partial.width;
     image.height = partial.height;
