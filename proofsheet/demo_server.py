@@ -111,6 +111,14 @@ class DemoHandler(BaseHTTPRequestHandler):
                      for m in TEXT_MODELS]
             rows += [{"id": p, "object": "model", "owned_by": "Demo", "image": True, "provider": True} for p in PROVIDERS]
             self._send_json(200, {"object": "list", "data": rows})
+        elif self.path.startswith("/api/") and self.path.endswith("/models"):  # one provider's own list
+            provider = self.path[len("/api/"):-len("/models")]
+            if provider not in PROVIDERS:
+                self._send_json(404, {"error": {"message": f"Provider not found: {provider}"}})
+            else:
+                models = IMAGE_MODELS[:3] if provider == "DemoFlux" else IMAGE_MODELS[3:]
+                self._send_json(200, {"object": "list", "data": [{"id": m, "object": "model", "image": True}
+                                                                  for m in models]})
         elif self.path.rstrip("/") == "/v1/providers":
             self._send_json(200, [{"id": p, "object": "provider", "created": 0, "url": None, "label": p}
                                   for p in PROVIDERS])

@@ -137,5 +137,22 @@
     if (option) { event.preventDefault(); pick(option.dataset.value); }
   });
   load(false); // the server's kind (gpt4free or not) and its providers shape the form from the start
+
+  // A gpt4free provider picked: its own model list (whose image flags are reliable) replaces the server's.
+  const provider = document.getElementById("provider");
+  provider?.addEventListener("change", () => {
+    const name = provider.value.trim();
+    if (!name) { load(false); return; }
+    status.textContent = `Loading ${name}'s models…`;
+    fetch("/api/models?provider=" + encodeURIComponent(name))
+      .then((response) => response.json())
+      .then((data) => {
+        models = data.models || [];
+        status.textContent = data.error
+          ? `Could not list ${name}'s models (${data.error}). Any model id can be typed.`
+          : `${models.length} models of ${name}.`;
+      })
+      .catch(() => { status.textContent = `Could not list ${name}'s models. Any model id can be typed.`; });
+  });
   refresh.addEventListener("click", () => { load(true).then(() => open("")); input.focus(); });
 })();

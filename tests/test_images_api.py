@@ -364,3 +364,10 @@ def test_streamed_edits_relay_partials(streaming_app):
                        files={"image": ("a.png", png_bytes(), "image/png")}) as response:
         names = [event.name for event in sse.read_all(response.content)]
     assert names == ["started", "partial", "done"]
+
+
+def test_a_gpt4free_providers_own_models_can_be_listed(client):
+    answer = client.get("/api/models?provider=DemoFlux").get_json()
+    assert [model["id"] for model in answer["models"]] == ["flux", "flux-dev", "flux-schnell"]
+    unknown = client.get("/api/models?provider=Nope").get_json()
+    assert unknown["models"] == [] and "Provider not found: Nope" in unknown["error"]

@@ -251,8 +251,12 @@ class ImageServerClient:
 
     # -- models and health --------------------------------------------------------------------------------------
 
-    def list_models(self) -> list[dict[str, Any]] | Problem:
-        body = self._exchange("GET", self.models_url, 15.0, 16 * MB)
+    def list_models(self, provider: str | None = None) -> list[dict[str, Any]] | Problem:
+        """The server's models; with `provider`, that gpt4free provider's own list (GET /api/{provider}/models,
+        beside /v1 at the server's root), whose image flags are the reliable ones."""
+        url = self.models_url if provider is None else \
+            f"{self.api_base.rsplit('/v1', 1)[0]}/api/{urllib.parse.quote(provider, safe='')}/models"
+        body = self._exchange("GET", url, 15.0, 16 * MB)
         if isinstance(body, Problem):
             return body
         parsed = _parse_json(body.data)

@@ -30,6 +30,13 @@ class ModelCatalog:
                 "server": self.client.api_base, "server_kind": server_kind(rows),
                 "providers": sorted(row["id"] for row in rows if row.get("provider") is True)}
 
+    def provider_models(self, provider: str) -> dict[str, Any]:
+        """One gpt4free provider's models (not cached: picking a provider is rare and its list may change)."""
+        listed = self.client.list_models(provider)
+        if isinstance(listed, Problem):
+            return {"models": [], "error": listed.message, "provider": provider}
+        return {"models": ordered_models(listed, []), "error": None, "provider": provider}
+
     def server_kind(self) -> str | None:
         """From the list already fetched, if any: asking the server here would slow every generation."""
         return server_kind(self._rows or [])

@@ -73,6 +73,9 @@ def api_start_group() -> Any:
 
 @api.get("/models")
 def api_models() -> Any:
+    provider = request.args.get("provider", "").strip()[:100]
+    if provider:
+        return jsonify(catalog().provider_models(provider))
     return jsonify(catalog().models(store().recent_models(), refresh=request.args.get("refresh") == "1"))
 
 

@@ -133,3 +133,15 @@ def test_a_dropped_image_is_shown_and_sent(page, live_app):
     page.click("#edit-button")
     page.wait_for_url("**/generations/*", timeout=15_000)
     expect(page.locator(".inputs img")).to_have_count(1)  # the dropped image; no mask painted, none sent
+
+
+def test_picking_a_provider_lists_its_models(page, live_app):
+    page.goto(live_app.url)
+    page.click(".more-options summary")
+    expect(page.locator("#provider-suggestions option")).to_have_count(2)
+    page.fill("#provider", "DemoGallery")
+    page.dispatch_event("#provider", "change")
+    expect(page.locator("#model-status")).to_have_text("4 models of DemoGallery.")
+    page.click("#model")
+    page.fill("#model", "")
+    expect(page.locator("#model-options [role=option]")).to_have_count(4)
