@@ -16,9 +16,11 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from proofsheet import settings
+from proofsheet.events import EventBus
 from proofsheet.generations import Runner
 from proofsheet.history.lock import FolderInUse
 from proofsheet.history.store import HistoryUnavailable, Store
+from proofsheet.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.models import ModelCatalog
@@ -28,12 +30,15 @@ from proofsheet.web.compare import compare_pages
 from proofsheet.web.edit import edit_pages
 from proofsheet.web.context import IdConverter
 from proofsheet.web.history import history
+from proofsheet.web.live import live
 from proofsheet.web.pages import pages
 from proofsheet.web.streaming import streaming
+from proofsheet.web.v1 import v1
 
 log = logging.getLogger("proofsheet")
 csrf = CSRFProtect()
 PAGE_THREADS = 16  # web server threads kept free for pages, whatever the generations in flight
+LIVE_PAGES = 8  # pages following the history live, each holding a thread while connected
 # Lets waitress notice a browser or client that went away while its request waits or runs.
 WAITRESS_LOOKAHEAD = 5
 
@@ -52,7 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_RESPONSE_BYTES=64 * 1024 * 1024,
         MAX_IMAGE_BYTES=32 * 1024 * 1024,
         IMAGE_TIMEOUT=60.0,
-        MAX_IN_FLIGHT=80,
+        MAX_IN_FLIGHT=72,
+        LIVE_PAGES=LIVE_PAGES,
+        PROXY_TOKEN=None,
+        REWRITE_URLS=False,
         ALLOWED_HOSTS=[],
     )
     app.config.update(settings.from_environment())
@@ -67,12 +75,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         image_timeout=float(app.config["IMAGE_TIMEOUT"]))
     app.extensions["models"] = ModelCatalog(app.extensions["client"])
     app.extensions["runner"] = Runner(app.extensions["store"], app.extensions["client"],
-                                      int(app.config["MAX_IN_FLIGHT"]))
+                                      int(app.config["MAX_IN_FLIGHT"]), EventBus(int(app.config["LIVE_PAGES"])))
+    app.extensions["recorder"] = Recorder(app.extensions["runner"])
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
     csrf.exempt("proofsheet.web.edit.api_edit")  # likewise: multipart only, same origin only
-    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages):
+    csrf.exempt(v1)  # programs' calls: never from another site's page, and the proxy token when one is set
+    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1):
         app.register_blueprint(blueprint)
     guards.install(app)
     templating.install(app)
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.check or args.backup:
         return _look_after_history(args)
-    config: dict[str, Any] = {"MAX_IN_FLIGHT": max(1, args.threads - PAGE_THREADS)}
+    config: dict[str, Any] = {"MAX_IN_FLIGHT": max(1, args.threads - PAGE_THREADS - LIVE_PAGES)}
     if args.api_base:
         config["API_BASE"] = settings.checked_api_base(args.api_base, "--api-base")
     if args.allow_host:
@@ -128,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         server = create_server(app, host=args.host, port=args.port, threads=args.threads, channel_timeout=600,
-                               channel_request_lookahead=WAITRESS_LOOKAHEAD, ident="Proofsheet")
+                               channel_request_lookahead=WAITRESS_LOOKAHEAD, asyncore_use_poll=True,
+                               ident="Proofsheet")  # poll(), not select(): no limit at descriptor 1024
     except OSError as exc:
         return _refuse_to_start(_listen_message(exc, args.host, args.port))
     address = f"http://{args.host}:{args.port}"

@@ -14,6 +14,7 @@ from typing import Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.edit_request import EditRequest
+from proofsheet.events import EventBus
 from proofsheet.generation_request import CompareRequest, GenerationRequest, RequestErrors, parse_request
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.edits import EDIT_FILES, describe
@@ -53,10 +54,12 @@ ABANDONED = "The browser or program that asked went away, so Proofsheet stopped 
 
 
 class Runner:
-    def __init__(self, store: Store, client: ImageServerClient, max_in_flight: int = 80) -> None:
+    def __init__(self, store: Store, client: ImageServerClient, max_in_flight: int = 80,
+                 events: EventBus | None = None) -> None:
         self.store = store
         self.client = client
         self.max_in_flight = max_in_flight
+        self.events = events or EventBus()
         self.flights = Flights(self._abandon)
         self.partials = PartialImages()
         self._slots = threading.BoundedSemaphore(max_in_flight)
@@ -131,7 +134,23 @@ class Runner:
         if generation_id is None or not self.store.cancel(generation_id):
             return None
         self.flights.cancel(generation_id)
+        self.announce(generation_id)
         return generation_id
+
+    def announce(self, generation_id: int, status: str | None = None) -> None:
+        """Tell the pages showing the history live that this generation began, changed or ended."""
+        if status is None:
+            generation = self.store.get(generation_id)
+            status = generation.status if generation else "deleted"
+        self.events.publish({"type": "generation", "id": generation_id, "status": status,
+                             "permalink": f"/generations/{generation_id}"})
+
+    def admit(self, gone: Gone | None) -> Problem | None:
+        """A place among the generations in flight (release it with `leave`), or why there is none."""
+        return self._admit(gone)
+
+    def leave(self) -> None:
+        self._slots.release()
 
     def _admit(self, gone: Gone | None) -> Problem | None:
         if gone is not None and gone():
@@ -151,6 +170,7 @@ class Runner:
                 generation_id = self._begin_edit(edit, client_ref)
         except StorageError as error:
             return error.problem
+        self.announce(generation_id, "running")
         on_partial = self._partials_to(listener, generation_id) if listener else None
         flight = Flight(generation_id, gone)
         self.flights.add(flight)
@@ -161,6 +181,7 @@ class Runner:
         finally:
             self.flights.remove(flight)
         self.store.finish(generation_id, result)
+        self.announce(generation_id)
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
 
     def _begin_edit(self, edit: EditRequest, client_ref: str | None) -> int:
@@ -189,5 +210,8 @@ class Runner:
             self.store.release_connection()  # this thread ends with the comparison: close its database handle
 
     def _abandon(self, flight: Flight) -> None:
-        if self.store.cancel(flight.generation_id, ABANDONED):
+        if flight.generation_id < 0:  # a relay that could not be recorded: only its connection to cut
             flight.cancel()
+        elif self.store.cancel(flight.generation_id, ABANDONED):
+            flight.cancel()
+            self.announce(flight.generation_id)

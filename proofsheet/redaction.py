@@ -33,10 +33,12 @@ def without_userinfo(url: str) -> str:
 class Redactor:
     """Replaces every form a secret may come back in: as is, percent-encoded, and as HTTP Basic base64."""
 
-    def __init__(self, api_key: str | None = None, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, api_key: str | None = None, credentials: tuple[str, str] | None = None,
+                 more_keys: tuple[str, ...] = ()) -> None:
         forms: dict[str, str] = {}
-        if api_key:
-            self._add(forms, api_key, "sk-" + HIDDEN if api_key.startswith("sk-") else HIDDEN)
+        for key in (api_key, *more_keys):  # more_keys: a caller's own key, relayed by the /v1 endpoint
+            if key:
+                self._add(forms, key, "sk-" + HIDDEN if key.startswith("sk-") else HIDDEN)
         if credentials and credentials[1]:
             user, password = credentials
             basic = base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -22,6 +22,10 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         settings["IMAGE_TIMEOUT"] = _positive_number(environ["PROOFSHEET_IMAGE_TIMEOUT"], "PROOFSHEET_IMAGE_TIMEOUT")
     if environ.get("PROOFSHEET_DATA"):
         settings["DATA_DIR"] = environ["PROOFSHEET_DATA"]
+    if environ.get("PROOFSHEET_PROXY_TOKEN"):
+        settings["PROXY_TOKEN"] = environ["PROOFSHEET_PROXY_TOKEN"]
+    if environ.get("PROOFSHEET_REWRITE_URLS"):
+        settings["REWRITE_URLS"] = environ["PROOFSHEET_REWRITE_URLS"].lower() in ("1", "true", "yes")
     if environ.get("PROOFSHEET_ALLOWED_HOSTS"):
         settings["ALLOWED_HOSTS"] = allowed_hosts(environ["PROOFSHEET_ALLOWED_HOSTS"].split(","))
     return settings

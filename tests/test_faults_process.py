@@ -91,9 +91,9 @@ def test_pages_answer_within_a_second_while_64_slow_generations_wait_and_cancel_
 
 
 def test_beyond_the_limit_a_generation_is_refused_as_busy_and_pages_still_answer(tmp_path, hanging_server):
-    process, url = start_app_process(tmp_path / "data", hanging_server.api_base, "--threads", "20")
+    process, url = start_app_process(tmp_path / "data", hanging_server.api_base, "--threads", "28")
     sockets = []
-    try:  # 20 threads, 16 kept for pages: 4 generations at once
+    try:  # 28 threads, 16 kept for pages and 8 for live history: 4 generations at once
         sockets = [raw_generate(url, f"slow {number}", f"ref-{number}") for number in range(4)]
         assert wait_until(lambda: hanging_server.open_hangs == 4, 10)
         refused = requests.post(url + "/api/generate", json={"prompt": "one too many"}, timeout=5)

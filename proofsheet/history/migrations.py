@@ -83,4 +83,8 @@ MIGRATIONS = [
     );
     CREATE INDEX inputs_sha256 ON inputs(sha256);
     """,
+    # Where a generation came from: Proofsheet's own pages and API, or a program through its /v1 endpoint.
+    """
+    ALTER TABLE generations ADD COLUMN via TEXT NOT NULL DEFAULT 'proofsheet';
+    """,
 ]

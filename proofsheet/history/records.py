@@ -69,6 +69,7 @@ class StoredGeneration:
     inputs: list["StoredInput"] = field(default_factory=list)  # an edit's images and mask, as sent
     edits: list[int] = field(default_factory=list)  # generations edited from this one
     cost: "Cost | None" = None  # estimated from the price table in the data folder
+    via: str = "proofsheet"  # or "v1": a program's call through Proofsheet's /v1 endpoint
 
     @property
     def shown_images(self) -> list[StoredImage]:
@@ -97,7 +98,7 @@ class StoredGeneration:
             "cost": self.cost.to_dict() if self.cost else None, "kind": self.kind,
             "source": {"generation": self.source_generation, "image": self.source_image,
                        "permalink": f"/generations/{self.source_generation}"} if self.source_generation else None,
-            "inputs": [item.to_dict() for item in self.inputs], "edits": self.edits,
+            "inputs": [item.to_dict() for item in self.inputs], "edits": self.edits, "via": self.via,
         }
 
 
@@ -183,6 +184,7 @@ def generation_from_row(row: sqlite3.Row) -> StoredGeneration:
         group_id=row["group_id"], group_position=row["group_position"],
         usage=json.loads(row["usage_json"]) if row["usage_json"] else None, echo=json.loads(row["echo_json"]),
         kind=row["kind"], source_generation=row["source_generation"], source_image=row["source_image"],
+        via=row["via"],
     )
 
 

@@ -32,6 +32,13 @@ from proofsheet.results import GenerationResult, Problem, VerifiedImage, preview
 log = logging.getLogger(__name__)
 
 FOLDER_MARK = "history.id"
+GALLERY_ROW = (
+    "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
+    "g.group_id, g.via, "
+    "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
+    "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
+    " ORDER BY i.position LIMIT 1) AS cover FROM generations g"
+)
 MAX_ID = 2**63 - 1
 
 
@@ -75,6 +82,9 @@ class Store:
         self.db_path = self.folder / "proofsheet.sqlite3"
         self.notice: str | None = None  # something the person should know about this history, shown in the gallery
         self._local = threading.local()
+        # Every thread's connection, for close(); short-lived threads give theirs back with release_connection().
+        self._connections: set[sqlite3.Connection] = set()
+        self._connections_lock = threading.Lock()
         self._files_lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
         self._lock = DataFolderLock(self.folder)
@@ -103,9 +113,13 @@ class Store:
                                      "PROOFSHEET_DATA; nothing was changed.") from None
 
     def close(self) -> None:
-        """Close this thread's connection and give up the folder lock (for tests and a clean shutdown)."""
+        """Close every thread's connection and give up the folder lock (for tests and a clean shutdown)."""
         self._thumbnailer.shutdown(wait=True)
         self.release_connection()
+        with self._connections_lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            connection.close()
         self._lock.release()
 
     def describe_holder(self, address: str) -> None:
@@ -123,6 +137,8 @@ class Store:
             connection.execute("PRAGMA synchronous=NORMAL")  # in WAL: durable across a killed process
             connection.execute("PRAGMA foreign_keys=ON")
             self._local.connection = connection
+            with self._connections_lock:
+                self._connections.add(connection)
         return connection
 
     def release_connection(self) -> None:
@@ -131,6 +147,8 @@ class Store:
         if connection is not None:
             connection.close()
             self._local.connection = None
+            with self._connections_lock:
+                self._connections.discard(connection)
 
     def _open_checked(self) -> None:
         """Read the whole database once before anything is written: a damaged one stops start-up untouched."""
@@ -229,7 +247,8 @@ class Store:
 
     def begin(self, request: dict[str, Any], endpoint: str, client_ref: str | None = None,
               group: tuple[int, int] | None = None, kind: str = "generation",
-              source: tuple[int, int] | None = None) -> int:
+              source: tuple[int, int] | None = None, via: str = "proofsheet", prompt: str | None = None,
+              model: str | None = None) -> int:
         """Record a generation as running before the server is asked, so that it is kept whatever happens.
 
         `group` is (group id, position in its grid) for a cell of a comparison; `source` is (generation id, image
@@ -240,11 +259,12 @@ class Store:
         with self._writing():
             cursor = self.db.execute(
                 "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
-                "client_ref, group_id, group_position, kind, source_generation, source_image) "
-                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), request["prompt"], request["model"], request.get("response_format"),
+                "client_ref, group_id, group_position, kind, source_generation, source_image, via) "
+                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), request["prompt"] if prompt is None else prompt,
+                 request["model"] if model is None else model, _text_or_none(request.get("response_format")),
                  json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position, kind,
-                 source_generation, source_image),
+                 source_generation, source_image, via),
             )
         return int(cursor.lastrowid)
 
@@ -486,16 +506,16 @@ class Store:
                 ) -> GalleryPage:
         where, params = _gallery_filter(query, model, outcome)
         total = self.db.execute(f"SELECT COUNT(*) FROM generations g {where}", params).fetchone()[0]
-        rows = self.db.execute(
-            "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
-            "g.group_id, "
-            "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
-            "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
-            " ORDER BY i.position LIMIT 1) AS cover "
-            f"FROM generations g {where} ORDER BY g.id DESC LIMIT ? OFFSET ?",
-            (*params, per_page, (page - 1) * per_page),
-        ).fetchall()
+        rows = self.db.execute(f"{GALLERY_ROW} {where} ORDER BY g.id DESC LIMIT ? OFFSET ?",
+                               (*params, per_page, (page - 1) * per_page)).fetchall()
         return GalleryPage([dict(row) for row in rows], total, page, per_page)
+
+    def gallery_row(self, generation_id: int) -> dict[str, Any] | None:
+        """One generation as the gallery lists it, for a page that shows the history live."""
+        if not _is_id(generation_id):
+            return None
+        row = self.db.execute(f"{GALLERY_ROW} WHERE g.id = ?", (generation_id,)).fetchone()
+        return dict(row) if row else None
 
     def models(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT DISTINCT model FROM generations ORDER BY model")]
@@ -575,6 +595,10 @@ def _write_file(path: Path, data: bytes) -> None:
     except OSError:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_id(value: Any) -> bool:

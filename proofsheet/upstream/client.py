@@ -86,6 +86,17 @@ class ImageServerClient:
         self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = "Proofsheet"
 
+    def redactor_with(self, caller_key: str | None) -> Redactor:
+        """This server's secrets, and a caller's own key (relayed by /v1), to hide alike."""
+        return Redactor(self._api_key, self._credentials, (caller_key,) if caller_key else ())
+
+    def relay_authorization(self, caller_authorization: str | None) -> dict[str, str]:
+        """Proofsheet's own key (or the URL's credentials) when it has one, else the caller's Authorization."""
+        own = self._auth_for(self.api_base)
+        if own:
+            return own
+        return {"Authorization": caller_authorization} if caller_authorization else {}
+
     @property
     def generations_url(self) -> str:
         return f"{self.api_base}/images/generations"
@@ -130,9 +141,20 @@ class ImageServerClient:
                  len(result.images), result.elapsed, result.error.kind if result.error else None)
         return result
 
-    def _redact(self, result: GenerationResult) -> None:
+    def read_relayed(self, result: GenerationResult, request: GenerationRequest | None, status: int, reason: str,
+                     content_type: str, data: bytes, redactor: Redactor | None = None) -> GenerationResult:
+        """An answer that was relayed to someone else (the /v1 endpoint), read as if Proofsheet had asked: images
+        decoded or fetched and verified, notes, secrets (the caller's key too) redacted."""
+        self._read_answer(Body(status, reason, data, content_type), result)
+        result.status = status
+        if request is not None:
+            result.notes += asked_vs_got(request, result)
+        self._redact(result, redactor)
+        return result
+
+    def _redact(self, result: GenerationResult, redactor: Redactor | None = None) -> None:
         """Whatever the server echoed of the key or the URL's credentials is replaced before anyone keeps it."""
-        redact = self.redactor
+        redact = redactor or self.redactor
         if not redact:
             return
         result.request = redact.value(result.request)

@@ -37,6 +37,14 @@ def gallery() -> str:
                            spending=store().spending(), prices_problem=store().prices.problem)
 
 
+@history.get("/generations/<id:generation_id>/card")
+def generation_card(generation_id: int) -> str:
+    """One generation as the gallery (or the main page's recent strip) shows it, for pages that follow live."""
+    row = store().gallery_row(generation_id) or abort(404)
+    template = "_recent_item.html" if request.args.get("style") == "recent" else "_gallery_card.html"
+    return render_template(template, row=row)
+
+
 @history.get("/generations/export")
 def export() -> Response:
     ids = [int(value) for value in request.args.getlist("id") if ID.match(value)][:500]

@@ -13,18 +13,27 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+_open_contexts = []  # browser contexts of the current test, closed before its app stops
+
+
 class LiveApp:
     """The app on a real socket, as a person's browser reaches it."""
 
     def __init__(self, app):
         self.app = app
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=8, asyncore_use_poll=True,
+                                    channel_request_lookahead=5)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
 
     def stop(self):
+        # Pages first: an open page would otherwise see the server vanish (its live stream reconnecting).
+        while _open_contexts:
+            _open_contexts.pop().close()
         self.server.close()
+        # Its threads end (a page still open ends its live stream within a second), and their database handles too.
+        self.server.task_dispatcher.shutdown(timeout=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +63,13 @@ def _is_script_error(message) -> bool:
 def page(browser):
     """A fresh page at 1366×768 that fails the test on any JavaScript error or console error."""
     context = browser.new_context(viewport={"width": 1366, "height": 768})
+    _open_contexts.append(context)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on("console", lambda message: _is_script_error(message) and page.errors.append(message.text))
     yield page
-    context.close()
+    if context in _open_contexts:
+        _open_contexts.remove(context)
+        context.close()
     assert page.errors == []

@@ -1,0 +1,111 @@
+"""Keeping what passes through Proofsheet's /v1 endpoint: each call is recorded as running before it is relayed,
+and finished beside the relay — in the background, once the caller has every byte — like a generation made here.
+
+Recording never stands in the caller's way: a call that cannot be recorded (disk full) is still relayed, and a
+failure while keeping the answer is logged, never sent to the caller.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from proofsheet.generation_request import GenerationRequest, RequestErrors, parse_request
+from proofsheet.generations import Runner
+from proofsheet.history.store import StorageError
+from proofsheet.redaction import Redactor
+from proofsheet.results import GenerationResult, Problem, VerifiedImage
+from proofsheet.upstream.edits import describe
+from proofsheet.upstream.relay import Relayed
+
+log = logging.getLogger(__name__)
+_unrecorded = itertools.count(-1, -1)  # flights of calls that could not be recorded get ids of their own
+
+
+@dataclass
+class Call:
+    """One call through /v1: what the caller sent, and where it is kept."""
+
+    kind: str  # "generation" or "edit"
+    endpoint: str
+    body: dict[str, Any]  # the JSON body, or an edit's form fields
+    redactor: Redactor
+    inputs: list[VerifiedImage]
+    mask: VerifiedImage | None = None
+    generation_id: int | None = None
+    started: float = 0.0
+
+    @property
+    def flight_id(self) -> int:
+        return self.generation_id if self.generation_id is not None else next(_unrecorded)
+
+
+class Recorder:
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recorder")
+
+    def begin(self, call: Call) -> None:
+        """Record the call as running, via /v1; on a full or read-only disk, relay it unrecorded."""
+        store = self.runner.store
+        call.started = time.monotonic()
+        body = call.redactor.value(call.body)
+        if call.kind == "edit":
+            body = {**body, **describe(call.inputs, call.mask)}
+        try:
+            call.generation_id = store.begin(body, call.endpoint, kind=call.kind, via="v1",
+                                             prompt=_text(body.get("prompt")), model=_text(body.get("model")))
+            if call.inputs:
+                inputs = [("image", position, image) for position, image in enumerate(call.inputs)]
+                store.add_inputs(call.generation_id, inputs + ([("mask", 0, call.mask)] if call.mask else []))
+        except StorageError as error:
+            log.warning("A /v1 call is relayed but not recorded: %s", error.problem.message)
+            if call.generation_id is not None:
+                store.fail(call.generation_id, error.problem)
+            return
+        self.runner.announce(call.generation_id, "running")
+
+    def fail(self, call: Call, problem: Problem) -> None:
+        """The call never reached the image server: recorded as failed with why."""
+        if call.generation_id is None:
+            return
+        result = GenerationResult(request=call.body, endpoint=call.endpoint, error=problem,
+                                  elapsed=time.monotonic() - call.started)
+        self.runner.store.finish(call.generation_id, result)
+        self.runner.announce(call.generation_id)
+
+    def finish_later(self, call: Call, relayed: Relayed) -> None:
+        """Keep the answer in the background: the caller already has it."""
+        if call.generation_id is not None:
+            self._pool.submit(self._finish, call, relayed)
+
+    def finish_now(self, call: Call, relayed: Relayed) -> None:
+        if call.generation_id is not None:
+            self._finish(call, relayed)
+
+    def _finish(self, call: Call, relayed: Relayed) -> None:
+        try:
+            result = GenerationResult(request=call.redactor.value(call.body), endpoint=call.endpoint)
+            self.runner.client.read_relayed(result, _parsed(call.body), relayed.status, relayed.reason,
+                                            relayed.content_type, bytes(relayed.copy), call.redactor)
+            if relayed.problem and not result.error:
+                result.error = relayed.problem
+            result.elapsed = time.monotonic() - call.started
+            status = self.runner.store.finish(call.generation_id, result)
+            self.runner.announce(call.generation_id, status)
+            log.info("/v1 %s kept as /generations/%d (%s)", call.kind, call.generation_id, status)
+        except Exception:  # never let keeping a copy disturb anything else; say so in the log
+            log.exception("Could not keep /v1 generation %s", call.generation_id)
+
+
+def _parsed(body: dict[str, Any]) -> GenerationRequest | None:
+    """The caller's body as Proofsheet reads one, for asked-vs-got notes; None when it would not pass the checks."""
+    parsed = parse_request(body)
+    return None if isinstance(parsed, RequestErrors) else parsed
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,166 @@
+"""Proofsheet as an OpenAI-compatible endpoint: point a script or an SDK at http://localhost:5000/v1.
+
+POST /v1/images/generations and /v1/images/edits, GET /v1/models and /v1/models/<id> are passed to the image server
+and its answer comes back as it is — status, headers, the same bytes, Server-Sent Events as each arrives — while a
+copy is kept in the history (marked "via /v1", the header X-Proofsheet-Generation naming it). Proofsheet's own
+refusals (busy, a wrong proxy token, a server it cannot reach) use OpenAI's error shape, so SDKs raise with the words.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any, Iterator
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from proofsheet import images
+from proofsheet.recording import Call, Recorder
+from proofsheet.results import Problem, VerifiedImage
+from proofsheet.upstream.cancellation import Flight, flying
+from proofsheet.upstream.relay import Relayed, open_relay, openai_error
+from proofsheet.web.context import asker_gone, client, runner, store
+from proofsheet.web.guards import own_origin
+
+v1 = Blueprint("v1", __name__, url_prefix="/v1")
+MAX_EDIT_BYTES = 100 * 1024 * 1024
+PROBLEM_STATUS = {"busy": 503, "gone": 400, "server_down": 502, "timeout": 504, "cancelled": 499}
+
+
+def recorder() -> Recorder:
+    return current_app.extensions["recorder"]
+
+
+@v1.before_request
+def _callers_only() -> Any:
+    """Never from another site's page (a form could spend the key); with a proxy token, only with that token."""
+    origin = request.headers.get("Origin")
+    if (origin and not own_origin(origin)) or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return _refuse(403, "Requests from another site are refused.", "forbidden_origin")
+    token = current_app.config.get("PROXY_TOKEN")
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return _refuse(401, "Proofsheet needs its proxy token: send Authorization: Bearer <PROOFSHEET_PROXY_TOKEN>.",
+                       "invalid_proxy_token")
+    return None
+
+
+@v1.get("/models")
+def models() -> Any:
+    return _pass_through("GET", "/models")
+
+
+@v1.get("/models/<path:model_id>")
+def model(model_id: str) -> Any:
+    return _pass_through("GET", f"/models/{model_id}")
+
+
+@v1.post("/images/generations")
+def generations() -> Any:
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    call = Call("generation", client().generations_url, body if isinstance(body, dict) else {},
+                client().redactor_with(_caller_key()), [])
+    return _relay_and_record(call, "/images/generations", raw)
+
+
+@v1.post("/images/edits")
+def edits() -> Any:
+    request.max_content_length = MAX_EDIT_BYTES
+    raw = request.get_data(cache=True)
+    uploads = request.files.getlist("image") + request.files.getlist("image[]")
+    inputs = [image for image in (_verified(file.read()) for file in uploads) if image]
+    mask = _verified(request.files["mask"].read()) if "mask" in request.files else None
+    call = Call("edit", client().edits_url, request.form.to_dict(), client().redactor_with(_caller_key()),
+                inputs, mask)
+    return _relay_and_record(call, "/images/edits", raw)
+
+
+def _relay_and_record(call: Call, path: str, raw: bytes) -> Any:
+    work, gone, keeper = runner(), asker_gone(), recorder()  # the stream below runs after the request context
+    refused = work.admit(gone)
+    if refused:
+        return _refuse(PROBLEM_STATUS.get(refused.kind, 503), refused.message, refused.kind)
+    keeper.begin(call)
+    flight = Flight(call.flight_id, gone)
+    work.flights.add(flight)
+    with flying(flight):
+        relayed = open_relay(client(), "POST", path, raw, request.content_type, _caller_authorization())
+    if isinstance(relayed, Problem):
+        work.flights.remove(flight)
+        work.leave()
+        keeper.fail(call, relayed)
+        return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
+    headers = dict(relayed.headers)
+    if call.generation_id is not None:
+        headers["X-Proofsheet-Generation"] = str(call.generation_id)
+    if _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type:
+        body = _kept_then_rewritten(call, relayed, flight)
+        return Response(body, status=relayed.status, headers=headers)
+
+    def stream() -> Iterator[bytes]:
+        try:
+            yield from relayed.chunks()
+        finally:  # the caller has it all (or has gone): keep a copy beside, never in its way
+            work.flights.remove(flight)
+            work.leave()
+            keeper.finish_later(call, relayed)
+
+    return Response(stream(), status=relayed.status, headers=headers)
+
+
+def _kept_then_rewritten(call: Call, relayed: Relayed, flight: Flight) -> bytes:
+    """?rewrite_urls=1: keep first, then point each url item at Proofsheet's own copy."""
+    try:
+        for _ in relayed.chunks():
+            pass
+    finally:
+        runner().flights.remove(flight)
+        runner().leave()
+    recorder().finish_now(call, relayed)
+    try:
+        answer = json.loads(relayed.copy)
+    except ValueError:
+        return bytes(relayed.copy)
+    kept = store().get(call.generation_id) if call.generation_id is not None else None
+    by_index = {image.position: image for image in (kept.shown_images if kept else [])}
+    for index, item in enumerate(answer.get("data") or [] if isinstance(answer, dict) else []):
+        if isinstance(item, dict) and isinstance(item.get("url"), str) and index in by_index:
+            item["url"] = f"{request.host_url}images/{by_index[index].file_name}"
+    return json.dumps(answer).encode()
+
+
+def _pass_through(method: str, path: str) -> Any:
+    query = request.query_string.decode("latin-1")
+    relayed = open_relay(client(), method, path + (f"?{query}" if query else ""), b"", None, _caller_authorization())
+    if isinstance(relayed, Problem):
+        return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
+    return Response(relayed.chunks(), status=relayed.status, headers=relayed.headers)
+
+
+def _caller_authorization() -> str | None:
+    """The caller's Authorization goes on only when it is theirs (not Proofsheet's proxy token)."""
+    return None if current_app.config.get("PROXY_TOKEN") else request.headers.get("Authorization")
+
+
+def _caller_key() -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    return authorization.split(" ", 1)[1].strip() if authorization.lower().startswith("bearer ") else None
+
+
+def _rewrite_urls() -> bool:
+    return request.args.get("rewrite_urls") == "1" or bool(current_app.config.get("REWRITE_URLS"))
+
+
+def _verified(data: bytes) -> VerifiedImage | None:
+    verified = images.verify_image(data)
+    return verified if isinstance(verified, VerifiedImage) else None
+
+
+def _refuse(status: int, message: str, code: str) -> Response:
+    response = jsonify(openai_error(status, message, code))
+    response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response

@@ -1,0 +1,56 @@
+// The history as it happens: new generations (from this page, another tab, or a program through /v1) appear without
+// a reload, running ones fill in. Server-Sent Events from /api/events; the browser reconnects by itself, and each
+// (re)connection catches up on what happened meanwhile.
+"use strict";
+
+(() => {
+  const list = document.querySelector("[data-live-list]");
+  if (!list || !window.EventSource) return;
+  const style = list.dataset.liveList; // "gallery" or "recent"
+  const limit = Number(list.dataset.liveLimit || 24);
+
+  async function show(id, status) {
+    const existing = list.querySelector(`[data-generation-id="${id}"]`);
+    if (status === "deleted") {
+      existing?.remove();
+      return;
+    }
+    if (existing?.dataset.status === status && status !== "running") return;
+    const response = await fetch(`/generations/${id}/card?style=${style}`);
+    if (!response.ok) return;
+    const holder = document.createElement("template");
+    holder.innerHTML = (await response.text()).trim(); // our own template, escaped by the server
+    const card = holder.content.firstElementChild;
+    const current = list.querySelector(`[data-generation-id="${id}"]`);
+    if (current) {
+      current.replaceWith(card);
+      return;
+    }
+    const newer = [...list.children].find((item) => Number(item.dataset.generationId) < id);
+    list.insertBefore(card, newer || null);
+    while (list.children.length > limit) list.lastElementChild.remove();
+    for (const hidden of document.querySelectorAll("#export-form[hidden], #recent-title[hidden]")) hidden.hidden = false;
+    list.hidden = false;
+    document.querySelector(".gallery .empty")?.remove();
+  }
+
+  async function catchUp() {
+    const response = await fetch(`/api/generations?per_page=${limit}`);
+    if (!response.ok) return;
+    const rows = (await response.json()).generations;
+    for (const row of rows.reverse()) await show(row.id, row.status);
+  }
+
+  function connect() {
+    const source = new EventSource("/api/events");
+    source.addEventListener("open", catchUp);
+    source.addEventListener("generation", (event) => {
+      const change = JSON.parse(event.data);
+      show(change.id, change.status);
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000); // refused (too many listeners)
+    });
+  }
+  connect();
+})();

@@ -1,0 +1,46 @@
+"""The history as it happens, in Chromium: a program's call through /v1 appears on an open page without a reload."""
+import threading
+
+import openai
+from playwright.sync_api import expect
+
+from proofsheet.demo_server import DemoImageServer
+from tests.browser.conftest import LiveApp
+from tests.conftest import make_app
+
+
+def call_in_background(live, prompt, model="flux"):
+    client = openai.OpenAI(base_url=live.url + "/v1", api_key="sk-from-a-notebook", max_retries=0, timeout=30)
+    worker = threading.Thread(target=lambda: client.images.generate(model=model, prompt=prompt,
+                                                                    response_format="b64_json"))
+    worker.start()
+    return worker
+
+
+def test_an_sdk_call_appears_on_the_open_history_page_running_then_done(page, tmp_path):
+    with DemoImageServer(model_delays={"sdxl-turbo": 2.0}) as demo:
+        live = LiveApp(make_app(tmp_path, demo.api_base, WTF_CSRF_ENABLED=True))
+        try:
+            page.goto(live.url + "/generations")
+            expect(page.locator(".gallery .empty")).to_be_visible()
+            page.wait_for_timeout(300)  # the page's event stream is open
+            worker = call_in_background(live, "made by a notebook", model="sdxl-turbo")
+            card = page.locator(".gallery-card", has_text="made by a notebook")
+            expect(card).to_be_visible(timeout=5_000)
+            expect(card.locator(".badge.status-running")).to_be_visible()
+            expect(card.locator(".via-v1")).to_have_text("via /v1")
+            expect(card.locator("img")).to_be_visible(timeout=10_000)  # filled in once kept
+            expect(card.locator(".badge.status-ok")).to_be_visible()
+            worker.join(timeout=10)
+            assert "/generations" == page.url.removeprefix(live.url)  # no reload, no navigation
+        finally:
+            live.stop()
+
+
+def test_the_main_pages_recent_strip_shows_new_generations(page, live_app):
+    page.goto(live_app.url)
+    expect(page.locator(".recent-strip")).to_be_hidden()
+    page.wait_for_timeout(300)
+    call_in_background(live_app, "a recent one").join(timeout=15)
+    expect(page.locator(".recent-strip li img")).to_have_count(1, timeout=5_000)
+    expect(page.locator("#recent-title")).to_be_visible()

@@ -1,0 +1,231 @@
+"""Proofsheet as a recording OpenAI-compatible endpoint, with the real `openai` package (and the seed script) as
+clients: answers come back as the image server gave them, and every call is kept in the history."""
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import openai
+import pytest
+import requests
+from PIL import Image
+
+from proofsheet.demo_server import DemoImageServer
+from proofsheet.upstream import sse
+from tests.browser.conftest import LiveApp
+from tests.conftest import ROOT, make_app, png_base64, png_bytes
+
+
+@pytest.fixture
+def demo():
+    with DemoImageServer(partial_delay=0.5) as server:
+        yield server
+
+
+@pytest.fixture
+def proofsheet(tmp_path, demo):
+    live = LiveApp(make_app(tmp_path, demo.api_base))
+    yield live
+    live.stop()
+
+
+def sdk(live, api_key="sk-caller-key-0123456789"):
+    return openai.OpenAI(base_url=live.url + "/v1", api_key=api_key, max_retries=0, timeout=30)
+
+
+def kept(live, generation_id, wait=5.0):
+    """The generation as the history has it, once it is no longer running (kept beside the relay)."""
+    deadline = time.monotonic() + wait
+    while True:
+        generation = requests.get(f"{live.url}/api/generations/{generation_id}", timeout=5).json()
+        if generation["status"] != "running" or time.monotonic() > deadline:
+            return generation
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("response_format", ["url", "b64_json"])
+def test_the_sdk_generates_through_proofsheet_and_every_call_is_kept(proofsheet, demo, response_format):
+    raw = sdk(proofsheet).images.with_raw_response.generate(model="flux", prompt="hello world user",
+                                                            response_format=response_format)
+    images = raw.parse()
+    generation_id = int(raw.headers["X-Proofsheet-Generation"])
+    item = images.data[0]
+    assert (item.b64_json if response_format == "b64_json" else item.url.split(",", 1)[1])  # a data: URI
+    generation = kept(proofsheet, generation_id)
+    assert generation["status"] == "ok" and generation["via"] == "v1"
+    assert generation["request"] == {"model": "flux", "prompt": "hello world user", "response_format": response_format}
+    with Image.open(io.BytesIO(requests.get(proofsheet.url + generation["images"][0]["src"]).content)) as image:
+        assert image.size == (1024, 1024)
+    body = requests.get(f"{proofsheet.url}/generations/{generation_id}/raw.json", timeout=5).content
+    assert body == raw.http_response.content  # the caller got exactly the bytes the history keeps
+
+
+def test_a_plain_post_gets_the_servers_bytes_and_status(proofsheet, demo):
+    direct = requests.post(demo.api_base + "/images/generations", json={"prompt": "x", "model": "nope"})
+    relayed = requests.post(proofsheet.url + "/v1/images/generations", json={"prompt": "x", "model": "nope"})
+    assert (relayed.status_code, relayed.content) == (direct.status_code, direct.content)
+    assert relayed.headers["Content-Type"] == direct.headers["Content-Type"]
+
+
+def test_the_first_partial_reaches_the_sdk_while_the_server_is_still_working(proofsheet, demo):
+    stream = sdk(proofsheet).images.generate(model="gpt-image-1", prompt="a slow fox", stream=True, partial_images=2)
+    seen = []
+    for event in stream:
+        sent = [name for name, _ in demo.events_sent]
+        seen.append((event.type, "image_generation.completed" in sent))
+    assert seen[0] == ("image_generation.partial_image", False)  # the server had not finished yet
+    assert [kind for kind, _ in seen] == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    latest = requests.get(proofsheet.url + "/api/generations?per_page=1").json()["generations"][0]
+    generation = kept(proofsheet, latest["id"])
+    assert generation["status"] == "ok" and generation["usage"]["output_tokens"] == 1056
+
+
+def test_the_sdk_edits_with_a_mask_and_the_inputs_are_kept(proofsheet):
+    mask = Image.new("RGBA", (64, 48), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (0, 0, 32, 24))
+    out = io.BytesIO()
+    mask.save(out, "PNG")
+    raw = sdk(proofsheet).images.with_raw_response.edit(
+        model="gpt-image-1", prompt="add a hat", image=("photo.png", png_bytes(), "image/png"),
+        mask=("mask.png", out.getvalue(), "image/png"))
+    assert raw.parse().data[0].b64_json
+    generation = kept(proofsheet, int(raw.headers["X-Proofsheet-Generation"]))
+    assert generation["kind"] == "edit" and generation["status"] == "ok"
+    assert [item["role"] for item in generation["inputs"]] == ["image", "mask"]
+
+
+def test_the_sdk_lists_the_servers_models(proofsheet):
+    ids = [model.id for model in sdk(proofsheet).models.list()]
+    assert ids[:3] == ["flux", "flux-dev", "flux-schnell"] and "DemoFlux" in ids
+
+
+@pytest.mark.parametrize("status, message, error_class", [
+    (401, "Incorrect API key provided.", openai.AuthenticationError),
+    (404, "Model not found: flxu", openai.NotFoundError),
+    (429, "Rate limit reached for images per minute.", openai.RateLimitError),
+    (500, "The provider failed.", openai.InternalServerError),
+])
+def test_server_errors_raise_the_sdks_matching_exception_with_the_servers_words(tmp_path, fake_server, status, message,
+                                                                                error_class):
+    fake_server.on_generate(status=status, json_body={"error": {"message": message, "type": "x"}})
+    live = LiveApp(make_app(tmp_path, fake_server.api_base))
+    try:
+        with pytest.raises(error_class) as raised:
+            sdk(live).images.generate(model="flxu", prompt="x")
+        assert raised.value.message == f"Error code: {status} - {message}" or message in str(raised.value)
+        listed = requests.get(live.url + "/api/generations").json()["generations"]
+        assert listed and message in (kept(live, listed[0]["id"])["error"]["message"])
+    finally:
+        live.stop()
+
+
+def echo_authorization(handler):
+    body = json.dumps({"data": [{"b64_json": png_base64()}],
+                       "seen": handler.headers.get("Authorization", "")}).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@pytest.mark.parametrize("own_key, forwarded", [(None, "Bearer sk-caller-key-0123456789"),
+                                                ("sk-proofsheet-own-key-42", "Bearer sk-proofsheet-own-key-42")])
+def test_keys_the_callers_or_proofsheets_are_sent_and_never_kept(tmp_path, fake_server, own_key, forwarded):
+    fake_server.on_call("POST", "/v1/images/generations", echo_authorization)
+    live = LiveApp(make_app(tmp_path, fake_server.api_base, API_KEY=own_key))
+    try:
+        raw = sdk(live).images.with_raw_response.generate(model="flux", prompt="x")
+        assert fake_server.received[-1]["headers"]["Authorization"] == forwarded
+        generation_id = raw.headers["X-Proofsheet-Generation"]
+        kept(live, generation_id)
+        shown = b"".join(requests.get(live.url + path).content for path in (
+            f"/generations/{generation_id}", f"/generations/{generation_id}/raw.json",
+            f"/api/generations/{generation_id}", "/generations", f"/generations/export?id={generation_id}"))
+        assert b"sk-caller-key-0123456789" not in shown and b"sk-proofsheet-own-key-42" not in shown
+    finally:
+        live.stop()
+
+
+def test_a_proxy_token_is_required_when_set_and_never_sent_on(tmp_path, fake_server):
+    fake_server.on_call("POST", "/v1/images/generations", echo_authorization)
+    live = LiveApp(make_app(tmp_path, fake_server.api_base, PROXY_TOKEN="room-42"))
+    try:
+        with pytest.raises(openai.AuthenticationError) as refused:
+            sdk(live, api_key="wrong").images.generate(model="flux", prompt="x")
+        assert "proxy token" in str(refused.value)
+        assert fake_server.received == []
+        sdk(live, api_key="room-42").images.generate(model="flux", prompt="x")
+        assert "Authorization" not in fake_server.received[-1]["headers"]
+    finally:
+        live.stop()
+
+
+def test_requests_from_another_sites_page_are_refused(proofsheet, demo):
+    answer = requests.post(proofsheet.url + "/v1/images/generations", json={"prompt": "x"},
+                           headers={"Origin": "http://evil.example"})
+    assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden_origin"
+    assert demo.requests_seen == []
+
+
+def test_the_seed_script_works_unchanged_but_for_the_port(proofsheet):
+    script = f'''
+import requests
+url = "{proofsheet.url}/v1/images/generations"
+body = {{"model": "flux", "prompt": "hello world user", "response_format": None}}  # or "url", "b64_json"
+data = requests.post(url, json=body, stream=True).json()
+print(data["data"][0]["url"])
+'''
+    printed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert printed.returncode == 0, printed.stderr
+    assert "/media/" in printed.stdout  # gpt4free's own URL, built from the Host it received: unchanged by default
+    latest = requests.get(proofsheet.url + "/api/generations?per_page=1").json()["generations"][0]
+    assert kept(proofsheet, latest["id"])["images"][0]["format"] == "PNG"  # yet kept, fetched from the server
+
+
+def test_rewrite_urls_points_url_items_at_proofsheets_copy(proofsheet):
+    answer = requests.post(proofsheet.url + "/v1/images/generations?rewrite_urls=1",
+                           json={"model": "flux", "prompt": "x", "response_format": None}).json()
+    url = answer["data"][0]["url"]
+    assert url.startswith(proofsheet.url + "/images/")
+    assert requests.get(url).headers["Content-Type"] == "image/png"
+
+
+def test_a_failure_to_keep_never_breaks_the_callers_answer(proofsheet, monkeypatch):
+    store = proofsheet.app.extensions["store"]
+
+    def broken_finish(*args, **kwargs):
+        raise RuntimeError("the history broke")
+
+    monkeypatch.setattr(store, "finish", broken_finish)
+    images = sdk(proofsheet).images.generate(model="flux", prompt="x", response_format="b64_json")
+    assert images.data[0].b64_json
+
+
+def test_the_live_history_hears_of_a_v1_call_running_then_done(proofsheet):
+    statuses = []
+
+    def listen():
+        with requests.get(proofsheet.url + "/api/events", stream=True, timeout=10) as response:
+            reader = sse.EventReader()
+            for chunk in response.iter_content(chunk_size=None):
+                for event in reader.feed(chunk):
+                    if event.name == "generation":
+                        statuses.append(event.json()["status"])
+                        if event.json()["status"] != "running":
+                            return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    time.sleep(0.3)
+    sdk(proofsheet).images.generate(model="gpt-image-1", prompt="heard live")
+    listener.join(timeout=10)
+    assert statuses == ["running", "ok"]
+
+
+def test_too_many_live_listeners_get_a_clear_503(tmp_path, demo):
+    client = make_app(tmp_path, demo.api_base, LIVE_PAGES=0).test_client()
+    answer = client.get("/api/events")
+    assert answer.status_code == 503 and "following the history live" in answer.get_json()["error"]["message"]
