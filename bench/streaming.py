@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 
 from _common import app_server
 from playwright.sync_api import sync_playwright

@@ -15,6 +15,7 @@ from proofsheet.results import Problem
 from proofsheet.upstream import cancellation
 from proofsheet.upstream.client import ImageServerClient
 
+CHUNK = 1024 * 1024  # read1 hands over what has arrived, up to this: small events at once, large bodies in few writes
 # Headers that belong to one hop, not to the answer (RFC 9110, 7.6.1), and those waitress sets itself.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "content-encoding", "content-length", "server", "date"}
@@ -45,7 +46,7 @@ class Relayed:
                     self.problem = Problem("timeout", "The image server did not finish answering in time.")
                     return
                 try:
-                    chunk = self.response.raw.read1(65536, decode_content=True)
+                    chunk = self.response.raw.read1(CHUNK, decode_content=True)
                 except Exception as exc:  # urllib3's own family; a cut connection (Cancel) lands here
                     self.problem = Problem("server_down", f"The connection to the image server broke ({type(exc).__name__}).")
                     return
