@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import sys
+import io
 import tempfile
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from PIL import Image
 from playwright.sync_api import sync_playwright  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
@@ -24,11 +26,20 @@ PROMPTS = ["A lighthouse on a cliff at dawn, oil painting", "hello world user", 
            "Neon city street in the rain", "A bowl of ramen, studio photo", "Paper boats on a pond"]
 
 
+def _mask_png() -> bytes:
+    """Transparent where the door goes: the area to edit."""
+    mask = Image.new("RGBA", (1024, 1024), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (420, 560, 620, 900))
+    out = io.BytesIO()
+    mask.save(out, "PNG")
+    return out.getvalue()
+
+
 def main() -> None:
     out = ROOT / "docs"
     with DemoImageServer() as demo, tempfile.TemporaryDirectory() as data:
         app = create_app({"API_BASE": demo.api_base, "DATA_DIR": data, "SERVER_LABEL": "built-in demo server (not AI)"})
-        server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        server = create_server(app, host="127.0.0.1", port=0, threads=8, asyncore_use_poll=True)
         threading.Thread(target=server.run, daemon=True).start()
         base = f"http://127.0.0.1:{server.effective_port}"
         client = app.test_client()
@@ -39,8 +50,12 @@ def main() -> None:
                                                     "response_format": "b64_json"}).get_json()
         group = client.post("/api/compare", json={"prompt": "A fox in the snow, watercolour", "size": "768x768",
                                                   "models": ["flux", "sdxl-turbo", "dall-e-3", "gpt-image-1"]}).get_json()
+        edit = client.post("/api/edit", content_type="multipart/form-data", data={
+            "prompt": "A red door in the lighthouse", "model": "gpt-image-1", "quality": "high",
+            "source_generation": str(result["id"]), "source_image": "0",
+            "mask": (io.BytesIO(_mask_png()), "mask.png")}).get_json()
         shots = {"result": f"/generations/{result['id']}", "compare": f"/compare/{group['id']}",
-                 "gallery": "/generations", "main": "/"}
+                 "gallery": "/generations", "main": "/", "edit": f"/generations/{edit['id']}"}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for scheme in ("light", "dark"):
