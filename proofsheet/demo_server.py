@@ -111,6 +111,12 @@ class DemoHandler(BaseHTTPRequestHandler):
                      for m in TEXT_MODELS]
             rows += [{"id": p, "object": "model", "owned_by": "Demo", "image": True, "provider": True} for p in PROVIDERS]
             self._send_json(200, {"object": "list", "data": rows})
+        elif self.path.startswith("/v1/models/"):
+            name = self.path[len("/v1/models/"):]
+            if name in IMAGE_MODELS + TEXT_MODELS:
+                self._send_json(200, {"id": name, "object": "model", "owned_by": "demo", "created": 0})
+            else:
+                self._send_json(404, {"error": {"message": f"Model not found: {name}"}})
         elif self.path.startswith("/api/") and self.path.endswith("/models"):  # one provider's own list
             provider = self.path[len("/api/"):-len("/models")]
             if provider not in PROVIDERS:

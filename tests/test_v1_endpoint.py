@@ -229,3 +229,10 @@ def test_too_many_live_listeners_get_a_clear_503(tmp_path, demo):
     client = make_app(tmp_path, demo.api_base, LIVE_PAGES=0).test_client()
     answer = client.get("/api/events")
     assert answer.status_code == 503 and "following the history live" in answer.get_json()["error"]["message"]
+
+
+def test_the_sdk_retrieves_one_model_and_hears_of_a_missing_one(proofsheet):
+    assert sdk(proofsheet).models.retrieve("gpt-image-1").id == "gpt-image-1"
+    with pytest.raises(openai.NotFoundError) as missing:
+        sdk(proofsheet).models.retrieve("flxu")
+    assert "Model not found: flxu" in str(missing.value)

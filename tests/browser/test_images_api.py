@@ -145,3 +145,16 @@ def test_picking_a_provider_lists_its_models(page, live_app):
     page.click("#model")
     page.fill("#model", "")
     expect(page.locator("#model-options [role=option]")).to_have_count(4)
+
+
+def test_a_pasted_image_is_taken_too(page, live_app):
+    page.goto(f"{live_app.url}/edit")
+    page.evaluate("""b64 => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "pasted.png", { type: "image/png" }));
+        document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer }));
+    }""", base64.b64encode(png_bytes(200, 120)).decode())
+    expect(page.locator("#edit-stage")).to_be_visible()
+    assert page.evaluate("document.getElementById('image').files[0].name") == "pasted.png"
+    assert page.evaluate("document.getElementById('mask-canvas').width") == 200
