@@ -12,7 +12,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import requests
 import urllib3
@@ -312,18 +312,29 @@ class ImageServerClient:
     def _exchange(self, method: str, url: str, timeout: float, cap: int, what: str = "image server",
                   on_events: "_PartialRelay | None" = None, **kwargs: Any) -> Body | Problem:
         deadline = time.monotonic() + timeout
+        response = self.open(method, url, timeout, what, **kwargs)
+        if isinstance(response, Problem):
+            return response
+        with response:
+            content_type = response.headers.get("Content-Type", "")
+            streaming = on_events if content_type.startswith("text/event-stream") else None
+            data = _read_capped(response, cap, deadline, what, streaming)
+            if isinstance(data, Problem):
+                return data
+            return Body(response.status_code, response.reason or _reason(response.status_code), data, content_type)
+
+    def open(self, method: str, url: str, timeout: float, what: str = "image server",
+             headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response | Problem:
+        """Send a request; the answer's status and headers come back, its body is left to read (BoundedRead).
+
+        `headers` default to this server's authorization (for its own URLs only). Every failure is a Problem.
+        """
         flight = cancellation.current()
         if flight is not None and flight.cancelled:
             return Problem("cancelled", "Cancelled while waiting for the image server.")
         try:
-            with self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
-                                      headers=self._auth_for(url), **kwargs) as response:
-                content_type = response.headers.get("Content-Type", "")
-                streaming = on_events if content_type.startswith("text/event-stream") else None
-                data = _read_capped(response, cap, deadline, what, streaming)
-                if isinstance(data, Problem):
-                    return data
-                return Body(response.status_code, response.reason or _reason(response.status_code), data, content_type)
+            return self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
+                                        headers=self._auth_for(url) if headers is None else headers, **kwargs)
         except requests.exceptions.ConnectTimeout:
             return Problem("server_down", _not_reachable(url, what, "did not accept a connection in time"))
         except requests.exceptions.ConnectionError as exc:
@@ -431,30 +442,56 @@ def _redacted_problem(redactor: Redactor, problem: Problem | None) -> Problem | 
     return Problem(problem.kind, redactor.text(problem.message)) if problem else None
 
 
+class BoundedRead:
+    """A response's body chunk by chunk as it arrives, within a size cap and a total deadline.
+
+    `problem` says why reading stopped early (too large, too slow, a broken or cut connection), else None.
+    """
+
+    def __init__(self, response: requests.Response, cap: int, deadline: float, what: str = "image server") -> None:
+        self.response = response
+        self.cap = cap
+        self.deadline = deadline
+        self.what = what
+        self.problem: Problem | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        response, what = self.response, self.what
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.cap:
+            self.problem = _too_large(response.url, what, self.cap, int(declared))
+            return
+        read = 0
+        while True:
+            if time.monotonic() > self.deadline:
+                self.problem = _timed_out(response.url, what, None)
+                return
+            try:
+                chunk = response.raw.read1(CHUNK, decode_content=True)
+            except Exception as exc:  # urllib3 raises its own family here; requests does not wrap raw reads
+                self.problem = _timed_out(response.url, what, None) if "timed out" in str(exc).lower() else \
+                    Problem("server_down", f"The connection to the {what} broke while reading its answer "
+                                           f"({type(exc).__name__}).")
+                return
+            if not chunk:
+                return
+            read += len(chunk)
+            if read > self.cap:
+                self.problem = _too_large(response.url, what, self.cap, None)
+                return
+            yield chunk
+
+
 def _read_capped(response: requests.Response, cap: int, deadline: float, what: str,
                  on_chunk: "_PartialRelay | None" = None) -> bytearray | Problem:
-    """Read the body chunk by chunk, stopping at the size cap and at the total deadline; `on_chunk` sees each."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > cap:
-        return _too_large(response.url, what, cap, int(declared))
-    data = bytearray()
-    while True:
-        if time.monotonic() > deadline:
-            return _timed_out(response.url, what, None)
-        try:
-            chunk = response.raw.read1(CHUNK, decode_content=True)
-        except Exception as exc:  # urllib3 raises its own family here; requests does not wrap raw reads
-            if "timed out" in str(exc).lower():
-                return _timed_out(response.url, what, None)
-            return Problem("server_down", f"The connection to the {what} broke while reading its answer "
-                                          f"({type(exc).__name__}).")
-        if not chunk:
-            return data  # a bytearray: json.loads and decode take it as it is, without a second copy
+    """The whole body, read within the cap and the deadline; `on_chunk` sees each chunk as it arrives."""
+    body = BoundedRead(response, cap, deadline, what)
+    data = bytearray()  # json.loads and decode take a bytearray as it is, without a second copy
+    for chunk in body.chunks():
         data += chunk
         if on_chunk is not None:
             on_chunk.feed(chunk)
-        if len(data) > cap:
-            return _too_large(response.url, what, cap, None)
+    return body.problem or data
 
 
 # -- messages -----------------------------------------------------------------------------------------------------
