@@ -17,7 +17,7 @@ from proofsheet.edit_request import EditRequest
 from proofsheet.events import EventBus
 from proofsheet.generation_request import CompareRequest, GenerationRequest, RequestErrors, parse_request
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.upstream.edits import EDIT_FILES, describe
+from proofsheet.upstream.edits import EDIT_FILES, kept_request
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.history.records import Group, StoredGeneration
 from proofsheet.history.store import StorageError, Store
@@ -185,11 +185,10 @@ class Runner:
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
 
     def _begin_edit(self, edit: EditRequest, client_ref: str | None) -> int:
-        body = {**edit.request.to_body(), **describe(edit.images, edit.mask)}
+        body = kept_request(edit.request.to_body(), edit.images, edit.mask)
         generation_id = self.store.begin(body, self.client.edits_url, client_ref, kind="edit", source=edit.source)
-        inputs = [("image", position, image) for position, image in enumerate(edit.images)]
         try:
-            self.store.add_inputs(generation_id, inputs + ([("mask", 0, edit.mask)] if edit.mask else []))
+            self.store.add_inputs(generation_id, edit.images, edit.mask)
         except StorageError as error:
             self.store.fail(generation_id, error.problem)  # recorded, never left running
             raise

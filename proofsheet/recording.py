@@ -18,7 +18,7 @@ from proofsheet.generations import Runner
 from proofsheet.history.store import StorageError
 from proofsheet.redaction import Redactor
 from proofsheet.results import GenerationResult, Problem, VerifiedImage
-from proofsheet.upstream.edits import describe
+from proofsheet.upstream.edits import kept_request
 from proofsheet.upstream.relay import Relayed
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,12 @@ class Recorder:
         call.started = time.monotonic()
         body = call.redactor.value(call.body)
         if call.kind == "edit":
-            body = {**body, **describe(call.inputs, call.mask)}
+            body = kept_request(body, call.inputs, call.mask)
         try:
             call.generation_id = store.begin(body, call.endpoint, kind=call.kind, via="v1",
                                              prompt=_text(body.get("prompt")), model=_text(body.get("model")))
             if call.inputs:
-                inputs = [("image", position, image) for position, image in enumerate(call.inputs)]
-                store.add_inputs(call.generation_id, inputs + ([("mask", 0, call.mask)] if call.mask else []))
+                store.add_inputs(call.generation_id, call.inputs, call.mask)
         except StorageError as error:
             log.warning("A /v1 call is relayed but not recorded: %s", error.problem.message)
             if call.generation_id is not None:

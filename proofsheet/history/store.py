@@ -268,8 +268,11 @@ class Store:
             )
         return int(cursor.lastrowid)
 
-    def add_inputs(self, generation_id: int, inputs: list[tuple[str, int, VerifiedImage]]) -> None:
-        """An edit's images and mask, kept before the server is asked: (role, position, image)."""
+    def add_inputs(self, generation_id: int, images: list[VerifiedImage], mask: VerifiedImage | None) -> None:
+        """An edit's images and mask, kept before the server is asked."""
+        inputs = [("image", position, image) for position, image in enumerate(images)]
+        if mask is not None:
+            inputs.append(("mask", 0, mask))
         with self._files_lock, self._writing():
             rows = [(generation_id, role, position, _write_once(self.images_dir, image), image.format, image.width,
                      image.height, image.byte_count) for role, position, image in inputs]

@@ -121,7 +121,7 @@ class ImageServerClient:
         """An edit, as /v1/images/edits takes it: multipart fields, the images (`image`, or `image[]` for several)
         and the mask. The request kept describes the files instead of holding them."""
         fields, files = edits.multipart(request.to_body(), inputs, mask)
-        result = GenerationResult(request={**request.to_body(), **edits.describe(inputs, mask)}, endpoint=self.edits_url)
+        result = GenerationResult(request=edits.kept_request(request.to_body(), inputs, mask), endpoint=self.edits_url)
         return self._ask(request, result, on_partial, data=fields, files=files)
 
     def _ask(self, request: GenerationRequest, result: GenerationResult, on_partial: PartialListener | None,

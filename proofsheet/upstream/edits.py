@@ -25,12 +25,12 @@ def multipart(body: dict[str, Any], inputs: list[VerifiedImage], mask: VerifiedI
     return fields, files
 
 
-def describe(inputs: list[VerifiedImage], mask: VerifiedImage | None) -> dict[str, Any]:
-    """What the request kept in the history says of the files (they are kept as images beside it)."""
-    described: dict[str, Any] = {"image" if len(inputs) == 1 else "image[]": [_describe(image) for image in inputs]}
+def kept_request(body: dict[str, Any], inputs: list[VerifiedImage], mask: VerifiedImage | None) -> dict[str, Any]:
+    """The request as the history keeps it: the fields, and what the files were (they are kept as images beside)."""
+    kept: dict[str, Any] = {**body, ("image" if len(inputs) == 1 else "image[]"): [_describe(image) for image in inputs]}
     if mask is not None:
-        described["mask"] = _describe(mask)
-    return described
+        kept["mask"] = _describe(mask)
+    return kept
 
 
 def _describe(image: VerifiedImage) -> str:
