@@ -1,4 +1,4 @@
-"""Reading Server-Sent Events as they arrive: bytes in, whole events out.
+"""Server-Sent Events: reading them as they arrive (bytes in, whole events out), and writing one.
 
 OpenAI streams partial images as `event: image_generation.partial_image` + `data: {json}` blocks separated by a blank
 line; some servers end with `data: [DONE]`. Comments, ids and retry hints are read past.
@@ -50,6 +50,11 @@ class EventReader:
         block, self._pending = bytes(self._pending), bytearray()
         event = _parse(block) if block.strip() else None
         return [event] if event else []
+
+
+def encode(name: str, data: Any) -> bytes:
+    """One event, as Proofsheet sends its own: a name and one line of JSON."""
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
 def read_all(data: bytes | bytearray) -> list[Event]:

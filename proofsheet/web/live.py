@@ -6,13 +6,13 @@ EventSource reconnects by itself (after `retry`) and the page catches up, so no 
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response
 
 from proofsheet.events import Subscription
+from proofsheet.upstream import sse
 from proofsheet.web.context import api_error, asker_gone, runner
 
 live = Blueprint("live", __name__)
@@ -40,7 +40,7 @@ def _stream(subscription: Subscription, gone: Callable[[], bool] | None) -> Iter
         while time.monotonic() < ends and not (gone and gone()):
             event = subscription.next(timeout=GONE_CHECK_SECONDS)
             if event is not None:
-                yield f"event: generation\ndata: {json.dumps(event)}\n\n".encode()
+                yield sse.encode("generation", event)
             elif time.monotonic() > heartbeat:
                 heartbeat = time.monotonic() + HEARTBEAT_SECONDS
                 yield b": still here\n\n"

@@ -7,7 +7,6 @@ JSON as a plain POST /api/generate), or `error` ({"error": {"kind", "message"}})
 """
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from typing import Any, Callable, Iterator
@@ -17,6 +16,7 @@ from flask import Blueprint, Response, abort
 from proofsheet.generations import Listener
 from proofsheet.history.records import StoredGeneration
 from proofsheet.results import Problem, VerifiedImage
+from proofsheet.upstream import sse
 from proofsheet.web.context import runner
 
 streaming = Blueprint("streaming", __name__)
@@ -62,17 +62,13 @@ def _relay(events: "queue.Queue[tuple[str, Any]]") -> Iterator[bytes]:
             yield b": still waiting for the image server\n\n"
             continue
         if kind != "done":
-            yield _event(kind, payload)
+            yield sse.encode(kind, payload)
         elif isinstance(payload, Problem):
-            yield _event("error", {"error": payload.to_dict()})
+            yield sse.encode("error", {"error": payload.to_dict()})
             return
         else:
-            yield _event("done", payload.to_dict())
+            yield sse.encode("done", payload.to_dict())
             return
-
-
-def _event(name: str, data: Any) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
 @streaming.get("/generations/<id:generation_id>/partials/<int:index>")
