@@ -3,6 +3,7 @@ POST /api/edit (multipart, like /v1/images/edits, plus source_generation and sou
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -73,6 +74,21 @@ def _read_edit() -> EditRequest | RequestErrors:
 
 def _kept_image(generation_text: str, image_text: str) -> tuple[tuple[int, int], bytes] | Problem | None:
     """The bytes of image `image_text` of kept generation `generation_text`, to start an edit from."""
+    found = _kept_source(generation_text, image_text)
+    if not isinstance(found, tuple):
+        return found
+    source, path, _ = found
+    return source, path.read_bytes()
+
+
+def _source_url(values: dict[str, Any]) -> str | None:
+    """The address of the kept image an edit starts from, to show it (the file itself is not read here)."""
+    found = _kept_source(values.get("source_generation", ""), values.get("source_image", "0"))
+    return url_for("history.image", name=found[2]) if isinstance(found, tuple) else None
+
+
+def _kept_source(generation_text: str, image_text: str) -> tuple[tuple[int, int], Path, str] | Problem | None:
+    """(generation id, image index), the file and its name, for a kept image named in the form; None if none is."""
     if not generation_text:
         return None
     if not ID.match(generation_text) or not ID.match(image_text or "0"):
@@ -83,16 +99,7 @@ def _kept_image(generation_text: str, image_text: str) -> tuple[tuple[int, int],
     found = store().image_file(image.sha256) if image else None
     if found is None or not found[0].exists():
         return Problem("bad_source", f"Generation #{generation_id} has no kept image {index + 1} to start from.")
-    return (generation_id, index), found[0].read_bytes()
-
-
-def _source_url(values: dict[str, Any]) -> str | None:
-    kept = _kept_image(values.get("source_generation", ""), values.get("source_image", "0"))
-    if not isinstance(kept, tuple):
-        return None
-    generation = store().get(kept[0][0])
-    image = next(image for image in generation.shown_images if image.position == kept[0][1])
-    return url_for("history.image", name=image.file_name)
+    return (generation_id, index), found[0], image.file_name
 
 
 def _form_again(errors: dict[str, str], status: int) -> tuple[str, int]:
