@@ -5,6 +5,7 @@ import argparse
 import errno
 import ipaddress
 import logging
+import os
 import secrets
 import sqlite3
 import sys
@@ -23,7 +24,7 @@ from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.upstream.models import ModelCatalog
+from proofsheet.upstream.servers import Server, ServerRegistry, key_variable, parse_server_option
 from proofsheet.web import guards, templating
 from proofsheet.web.api import api
 from proofsheet.web.compare import compare_pages
@@ -33,6 +34,7 @@ from proofsheet.web.history import history
 from proofsheet.web.live import live
 from proofsheet.web.pages import pages
 from proofsheet.web.streaming import streaming
+from proofsheet.web.servers import servers_pages
 from proofsheet.web.v1 import v1
 
 log = logging.getLogger("proofsheet")
@@ -62,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         PROXY_TOKEN=None,
         REWRITE_URLS=False,
         ALLOWED_HOSTS=[],
+        DEFAULT_SERVER="default",
+        SERVERS=[],  # (name, base URL) given at start besides the default one
     )
     app.config.update(settings.from_environment())
     app.config.update(config or {})
@@ -69,24 +73,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["store"] = Store(data_dir)  # first: it says plainly when the folder cannot be used
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(data_dir)
-    app.extensions["client"] = ImageServerClient(
-        app.config["API_BASE"], app.config["API_KEY"], timeout=float(app.config["TIMEOUT"]),
-        max_response_bytes=app.config["MAX_RESPONSE_BYTES"], max_image_bytes=app.config["MAX_IMAGE_BYTES"],
-        image_timeout=float(app.config["IMAGE_TIMEOUT"]))
-    app.extensions["models"] = ModelCatalog(app.extensions["client"])
-    app.extensions["runner"] = Runner(app.extensions["store"], app.extensions["client"],
+    app.extensions["servers"] = _servers(app.config, data_dir)
+    app.extensions["runner"] = Runner(app.extensions["store"], app.extensions["servers"],
                                       int(app.config["MAX_IN_FLIGHT"]), EventBus(int(app.config["LIVE_PAGES"])))
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
     csrf.exempt("proofsheet.web.edit.api_edit")  # likewise: multipart only, same origin only
-    csrf.exempt(v1)  # programs' calls: never from another site's page, and the proxy token when one is set
-    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1):
+    for view in ("generations", "edits"):  # programs' calls (at /v1 and /servers/<name>/v1): never from another
+        csrf.exempt(f"proofsheet.web.v1.{view}")  # site's page, and with the proxy token when one is set
+    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1, servers_pages):
         app.register_blueprint(blueprint)
+    app.register_blueprint(v1, url_prefix="/servers/<server_name>/v1", name="v1_named")
+    for view in ("api_add_server", "api_remove_server"):  # JSON only, same origin only, like the rest of /api
+        csrf.exempt(f"proofsheet.web.servers.{view}")
     guards.install(app)
     templating.install(app)
     return app
+
+
+def _servers(config: dict[str, Any], data_dir: Path) -> ServerRegistry:
+    """The default server, those named at start (`--server NAME=URL`), and those added on the Servers page."""
+    def make_client(api_base: str, api_key: str | None, key_hint: str = "the key given for this server"
+                    ) -> ImageServerClient:
+        return ImageServerClient(api_base, api_key, timeout=float(config["TIMEOUT"]), key_hint=key_hint,
+                                 max_response_bytes=config["MAX_RESPONSE_BYTES"],
+                                 max_image_bytes=config["MAX_IMAGE_BYTES"], image_timeout=float(config["IMAGE_TIMEOUT"]))
+
+    default = Server(config["DEFAULT_SERVER"], make_client(config["API_BASE"], config["API_KEY"], "PROOFSHEET_API_KEY"),
+                     "start", label=config.get("SERVER_LABEL"))
+    started = [Server(name, make_client(url, os.environ.get(key_variable(name)), key_variable(name)), "start",
+                      key_variable(name) if os.environ.get(key_variable(name)) else None)
+               for name, url in config["SERVERS"] if name != default.name]
+    return ServerRegistry(data_dir, default, started, make_client)
 
 
 def _secret_key(data_dir: Path) -> bytes:
@@ -121,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     config: dict[str, Any] = {"MAX_IN_FLIGHT": max(1, args.threads - PAGE_THREADS - LIVE_PAGES)}
     if args.api_base:
         config["API_BASE"] = settings.checked_api_base(args.api_base, "--api-base")
+    if args.server:
+        config["SERVERS"] = [(name, settings.checked_api_base(url, f"--server {name}"))
+                             for name, url in map(parse_server_option, args.server)]
+        if not args.api_base and not settings.api_base_in(os.environ) and not args.demo:
+            config["DEFAULT_SERVER"], config["API_BASE"] = config["SERVERS"][0]  # the first one named is the default
     if args.allow_host:
         config["ALLOWED_HOSTS"] = settings.allowed_hosts(args.allow_host)
     if args.demo:
@@ -133,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(config)
     except (HistoryUnavailable, FolderInUse) as exc:
         return _refuse_to_start(_start_message(exc, app_data_dir(config)))
-    install_log_redaction(app.extensions["client"].redactor)
+    install_log_redaction(app.extensions["servers"].redactor)
     from waitress.server import create_server
 
     try:
@@ -147,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     warning = exposure_warning(args.host)
     if warning:
         log.warning(warning)
-    log.info("Proofsheet at %s, image server %s", address, app.extensions["client"].api_base)
-    threading.Thread(target=_warn_if_server_unhealthy, args=(app.extensions["client"],), daemon=True).start()
+    servers = app.extensions["servers"]
+    log.info("Proofsheet at %s, image server %s (%s)", address, servers.default.api_base, servers.default_name)
+    threading.Thread(target=_warn_if_unhealthy, args=(servers,), daemon=True).start()
     server.run()
     return 0
 
@@ -158,6 +184,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--api-base", help="the image server's base URL (default http://localhost:1337/v1)")
+    parser.add_argument("--server", action="append", metavar="NAME=URL",
+                        help="another image server, by name (repeatable); its key from $PROOFSHEET_API_KEY_<NAME>. "
+                             "Without --api-base the first one is the default")
     parser.add_argument("--demo", action="store_true", help="start the built-in demo image server and use it")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
     parser.add_argument("--threads", type=int, default=96,
@@ -207,12 +236,13 @@ def _refuse_to_start(message: str) -> int:
     return 2
 
 
-def _warn_if_server_unhealthy(image_server: ImageServerClient) -> None:
-    """At start, one line if the image server is not there yet: Proofsheet starts anyway."""
-    health = image_server.check_health()
-    if not health.answers:
-        log.warning("The image server is not ready: %s Proofsheet is running and will use it once it answers.",
-                    health.message)
+def _warn_if_unhealthy(servers: ServerRegistry) -> None:
+    """At start, one line for each image server not there yet: Proofsheet starts anyway."""
+    for server in servers.all():
+        health = server.check().health
+        if not health.answers:
+            log.warning("The image server is not ready (%s): %s Proofsheet is running and will use it once it answers.",
+                        server.name, health.message)
 
 
 

@@ -45,8 +45,10 @@ class DemoImageServer:
     """Runs the demo protocol on a free loopback port in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0, grain: bool = False,
-                 model_delays: dict[str, float] | None = None, partial_delay: float = 0.4) -> None:
+                 model_delays: dict[str, float] | None = None, partial_delay: float = 0.4,
+                 api_key: str | None = None) -> None:
         self.delay = delay
+        self.api_key = api_key  # when set, every /v1 call must carry it, as OpenAI's does
         self.partial_delay = partial_delay  # seconds between streamed partial images
         self.model_delays = model_delays or {}  # seconds per model, to show a compare grid filling in
         self.grain = grain
@@ -103,7 +105,21 @@ class DemoHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         log.debug("demo: " + format, *args)
 
+    def _key_refused(self) -> bool:
+        """With a key set, a /v1 call without it gets OpenAI's 401 answer."""
+        if not self.demo.api_key or not self.path.startswith("/v1/"):
+            return False
+        if self.headers.get("Authorization") == f"Bearer {self.demo.api_key}":
+            return False
+        if self.command == "POST":  # read what was sent, so that the client gets the answer, not a reset
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._send_json(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                                        "param": None, "code": "invalid_api_key"}})
+        return True
+
     def do_GET(self) -> None:
+        if self._key_refused():
+            return
         if self.path.rstrip("/") == "/v1/models":
             rows = [{"id": m, "object": "model", "owned_by": "demo", "image": True, "type": "image", "provider": False}
                     for m in IMAGE_MODELS]
@@ -139,6 +155,8 @@ class DemoHandler(BaseHTTPRequestHandler):
             self._send_json(404, {"detail": "Not Found"})
 
     def do_POST(self) -> None:
+        if self._key_refused():
+            return
         path = self.path.split("?")[0].rstrip("/")
         if path == "/v1/images/generations":
             body = self._json_body()
@@ -422,9 +440,11 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering")
     parser.add_argument("--grain", action="store_true", help="photo-like texture: larger, realistic files")
     parser.add_argument("--partial-delay", type=float, default=0.4, help="seconds between streamed partial images")
+    parser.add_argument("--api-key", help="refuse /v1 calls without this key (to try keys out)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    server = DemoImageServer(args.host, args.port, args.delay, args.grain, partial_delay=args.partial_delay)
+    server = DemoImageServer(args.host, args.port, args.delay, args.grain, partial_delay=args.partial_delay,
+                             api_key=args.api_key)
     log.info("Demo image server at %s", server.api_base)
     try:
         server.httpd.serve_forever()

@@ -34,6 +34,7 @@ class GenerationRequest:
     negative_prompt: str | None = None
     options: tuple[tuple[str, Any], ...] = ()  # quality, background, provider, ... and fields Proofsheet does not know
     send_response_format: bool = True  # False for models that refuse the key (gpt-image) unless one was picked
+    server: str | None = None  # the named image server to ask; None: the default one. Never sent upstream.
 
     def to_body(self) -> dict[str, Any]:
         """The upstream body: model and prompt always, response_format as the dialect wants, the rest when set."""
@@ -46,6 +47,10 @@ class GenerationRequest:
                 body[name] = value
         body.update(self.options)
         return body
+
+    def to_cell(self) -> dict[str, Any]:
+        """A comparison's cell: the body, and the server it goes to when that is not the default one."""
+        return {**self.to_body(), "server": self.server} if self.server else self.to_body()
 
     def option(self, name: str) -> Any:
         return dict(self.options).get(name)
@@ -92,11 +97,25 @@ def parse_request(fields: Mapping[str, Any], from_form: bool = False) -> Generat
         if checked is not LEAVE_OUT:
             options.append((name, checked))
     _check_together(values, dict(options), dialect, errors)
+    server = _server_name(fields.get("server"), errors)
     if errors:
         return errors
     picked = fields.get("response_format")
     send = dialect.response_format_default == "null" or bool(picked)
-    return GenerationRequest(**values, options=tuple(options), send_response_format=send)
+    return GenerationRequest(**values, options=tuple(options), send_response_format=send, server=server)
+
+
+def _server_name(value: Any, errors: RequestErrors) -> str | None:
+    """Which named server to ask (whether it exists is for the caller to say: it knows the servers)."""
+    try:
+        name = _text(value, "The server")
+    except ValueError as exc:
+        errors["server"] = str(exc)
+        return None
+    if len(name) > 40 or _CONTROL.search(name):
+        errors["server"] = "The server must be named by its short name, as on the Servers page."
+        return None
+    return name or None
 
 
 def _given_options(fields: Mapping[str, Any], from_form: bool, errors: RequestErrors) -> list[tuple[str, Any]]:
@@ -251,7 +270,7 @@ OPTION_CHECKS: dict[str, tuple[str, Any]] = {
 }
 # Proofsheet's own fields: read by Proofsheet, never sent upstream.
 PROOFSHEET_FIELDS = frozenset({"client_ref", "group_id", "group_position", "extra_fields", "csrf_token",
-                               "source_generation", "source_image"})
+                               "source_generation", "source_image", "server"})
 
 
 def _text(value: Any, label: str) -> str:
@@ -369,22 +388,22 @@ class CompareRequest:
 
 
 def parse_compare(fields: Mapping[str, Any], from_form: bool = False) -> CompareRequest | RequestErrors:
+    """Models (on one server, `server`) and/or `targets` — [{"server", "model", ...its own fields}] — times seeds."""
     errors = RequestErrors()
-    models = _list(fields.get("models"))
+    targets = _targets(fields, errors)
     seeds = _list(fields.get("seeds")) or [None]
-    if not models:
+    if not targets and "targets" not in errors:
         errors["models"] = "Name at least one model."
-    elif len(models) * len(seeds) > MAX_CELLS:
-        errors["models"] = f"At most {MAX_CELLS} images side by side: {len(models)} models × {len(seeds)} seeds is " \
-                           f"{len(models) * len(seeds)}."
-    elif len(models) * len(seeds) < 2:
+    elif len(targets) * len(seeds) > MAX_CELLS:
+        errors["models"] = f"At most {MAX_CELLS} images side by side: {len(targets)} models × {len(seeds)} seeds " \
+                           f"is {len(targets) * len(seeds)}."
+    elif len(targets) * len(seeds) < 2 and targets:
         errors["models"] = "Name at least two models, or one model and two seeds."
-    shared = {name: fields.get(name) for name in fields.keys()
-              if name not in ("models", "seeds", "model", "seed", "client_ref", "group_id", "group_position")}
+    shared = {name: fields.get(name) for name in fields.keys() if name not in COMPARE_FIELDS}
     cells = []
-    for model in models or [DEFAULT_MODEL]:
+    for target in targets or [{"model": DEFAULT_MODEL}]:
         for seed in seeds:
-            parsed = parse_request({**shared, "model": model, "seed": seed}, from_form)
+            parsed = parse_request({**shared, **target, "seed": seed}, from_form)
             if isinstance(parsed, RequestErrors):
                 errors.update({("models" if name == "model" else "seeds" if name == "seed" else name): message
                                for name, message in parsed.items()})
@@ -393,6 +412,32 @@ def parse_compare(fields: Mapping[str, Any], from_form: bool = False) -> Compare
     if errors:
         return errors
     return CompareRequest(cells[0].prompt, cells)
+
+
+# A comparison's own fields: the rest are shared by every cell.
+COMPARE_FIELDS = frozenset({"models", "seeds", "model", "seed", "targets", "client_ref", "group_id", "group_position",
+                            "target_server", "target_model"})
+
+
+def _targets(fields: Mapping[str, Any], errors: RequestErrors) -> list[dict[str, Any]]:
+    """Each (server, model) to ask: `models` on the comparison's `server`, then each entry of `targets`."""
+    server = fields.get("server")
+    targets = [{"model": model, "server": server} for model in _list(fields.get("models"))]
+    given = fields.get("targets")
+    if given is None:
+        return targets
+    if not isinstance(given, list) or not all(isinstance(target, dict) for target in given):
+        errors["targets"] = "\"targets\" must be a list of objects, like [{\"server\": \"openai\", \"model\": " \
+                            "\"gpt-image-1\"}]."
+        return targets
+    for target in given[:MAX_LISTED]:
+        if _blank(target.get("model")):
+            continue  # an empty row of the form
+        entry = {name: value for name, value in target.items() if name not in COMPARE_FIELDS or name == "model"}
+        entry.setdefault("server", server)
+        if entry not in targets:
+            targets.append(entry)
+    return targets + given[MAX_LISTED:]
 
 
 def _list(value: Any) -> list[Any]:

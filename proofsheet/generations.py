@@ -16,7 +16,7 @@ from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.edit_request import EditRequest
 from proofsheet.events import EventBus
 from proofsheet.generation_request import CompareRequest, GenerationRequest, RequestErrors, parse_request
-from proofsheet.upstream.client import ImageServerClient
+from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.upstream.edits import EDIT_FILES, kept_request
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.history.records import Group, StoredGeneration
@@ -54,10 +54,10 @@ ABANDONED = "The browser or program that asked went away, so Proofsheet stopped 
 
 
 class Runner:
-    def __init__(self, store: Store, client: ImageServerClient, max_in_flight: int = 80,
+    def __init__(self, store: Store, servers: ServerRegistry, max_in_flight: int = 80,
                  events: EventBus | None = None) -> None:
         self.store = store
-        self.client = client
+        self.servers = servers
         self.max_in_flight = max_in_flight
         self.events = events or EventBus()
         self.flights = Flights(self._abandon)
@@ -94,7 +94,7 @@ class Runner:
         if without_stream:
             body.pop("stream", None)
             body.pop("partial_images", None)
-        request = parse_request(body)
+        request = parse_request({**body, "server": generation.server})
         if isinstance(request, RequestErrors):
             return Problem("bad_request", request.summary())
         if generation.kind != "edit":
@@ -124,7 +124,7 @@ class Runner:
 
     def start_compare(self, compare: CompareRequest) -> int | Problem:
         try:
-            return self.store.create_group(compare.prompt, [cell.to_body() for cell in compare.cells])
+            return self.store.create_group(compare.prompt, [cell.to_cell() for cell in compare.cells])
         except StorageError as error:
             return error.problem
 
@@ -163,11 +163,15 @@ class Runner:
     def _generate(self, request: GenerationRequest, client_ref: str | None, group: tuple[int, int] | None,
                   gone: Gone | None, listener: Listener | None = None,
                   edit: EditRequest | None = None) -> StoredGeneration | Problem:
+        server = self.servers.get(request.server)
+        if server is None:
+            return self.servers.unknown(request.server or "")
         try:
             if edit is None:
-                generation_id = self.store.begin(request.to_body(), self.client.generations_url, client_ref, group)
+                generation_id = self.store.begin(request.to_body(), server.client.generations_url, client_ref, group,
+                                                 server=server.name)
             else:
-                generation_id = self._begin_edit(edit, client_ref)
+                generation_id = self._begin_edit(edit, client_ref, server)
         except StorageError as error:
             return error.problem
         self.announce(generation_id, "running")
@@ -176,17 +180,18 @@ class Runner:
         self.flights.add(flight)
         try:
             with flying(flight):
-                result = self.client.generate(request, on_partial) if edit is None else \
-                    self.client.edit(request, edit.images, edit.mask, on_partial)
+                result = server.client.generate(request, on_partial) if edit is None else \
+                    server.client.edit(request, edit.images, edit.mask, on_partial)
         finally:
             self.flights.remove(flight)
         self.store.finish(generation_id, result)
         self.announce(generation_id)
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
 
-    def _begin_edit(self, edit: EditRequest, client_ref: str | None) -> int:
+    def _begin_edit(self, edit: EditRequest, client_ref: str | None, server: Server) -> int:
         body = kept_request(edit.request.to_body(), edit.images, edit.mask)
-        generation_id = self.store.begin(body, self.client.edits_url, client_ref, kind="edit", source=edit.source)
+        generation_id = self.store.begin(body, server.client.edits_url, client_ref, kind="edit", source=edit.source,
+                                         server=server.name)
         try:
             self.store.add_inputs(generation_id, edit.images, edit.mask)
         except StorageError as error:

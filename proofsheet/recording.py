@@ -20,6 +20,7 @@ from proofsheet.redaction import Redactor
 from proofsheet.results import GenerationResult, Problem, VerifiedImage
 from proofsheet.upstream.edits import kept_request
 from proofsheet.upstream.relay import Relayed
+from proofsheet.upstream.servers import Server
 
 log = logging.getLogger(__name__)
 _unrecorded = itertools.count(-1, -1)  # flights of calls that could not be recorded get ids of their own
@@ -30,13 +31,18 @@ class Call:
     """One call through /v1: what the caller sent, and where it is kept."""
 
     kind: str  # "generation" or "edit"
-    endpoint: str
+    server: Server
     body: dict[str, Any]  # the JSON body, or an edit's form fields
     redactor: Redactor
     inputs: list[VerifiedImage]
     mask: VerifiedImage | None = None
     generation_id: int | None = None
     started: float = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        client = self.server.client
+        return client.edits_url if self.kind == "edit" else client.generations_url
 
     @property
     def flight_id(self) -> int:
@@ -56,7 +62,7 @@ class Recorder:
         if call.kind == "edit":
             body = kept_request(body, call.inputs, call.mask)
         try:
-            call.generation_id = store.begin(body, call.endpoint, kind=call.kind, via="v1",
+            call.generation_id = store.begin(body, call.endpoint, kind=call.kind, via="v1", server=call.server.name,
                                              prompt=_text(body.get("prompt")), model=_text(body.get("model")))
             if call.inputs:
                 store.add_inputs(call.generation_id, call.inputs, call.mask)
@@ -88,8 +94,8 @@ class Recorder:
     def _finish(self, call: Call, relayed: Relayed) -> None:
         try:
             result = GenerationResult(request=call.redactor.value(call.body), endpoint=call.endpoint)
-            self.runner.client.read_relayed(result, _parsed(call.body), relayed.status, relayed.reason,
-                                            relayed.content_type, bytes(relayed.copy), call.redactor)
+            call.server.client.read_relayed(result, _parsed(call.body), relayed.status, relayed.reason,
+                                             relayed.content_type, bytes(relayed.copy), call.redactor)
             if relayed.problem and not result.error:
                 result.error = relayed.problem
             result.elapsed = time.monotonic() - call.started

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import urllib.parse
-from typing import Any
+from typing import Any, Callable
 
 HIDDEN = "…(hidden)"
 MIN_SECRET = 4  # shorter strings would blank out ordinary words; their base64 forms are still hidden
@@ -49,6 +49,15 @@ class Redactor:
         self._text = sorted(((s, r) for s, r in forms.items() if len(s) >= MIN_SECRET), key=lambda pair: -len(pair[0]))
         self._bytes = [(s.encode(), r.encode()) for s, r in self._text]
 
+    @classmethod
+    def combined(cls, redactors: list["Redactor"]) -> "Redactor":
+        """One redactor hiding what each of several hides (every server's key, for the log)."""
+        merged = cls()
+        pairs = {secret: replacement for redactor in redactors for secret, replacement in redactor._text}
+        merged._text = sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+        merged._bytes = [(s.encode(), r.encode()) for s, r in merged._text]
+        return merged
+
     @staticmethod
     def _add(forms: dict[str, str], secret: str, replacement: str) -> None:
         forms[secret] = replacement
@@ -86,17 +95,18 @@ class Redactor:
 class RedactingFilter(logging.Filter):
     """Redacts log records before any handler writes them."""
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Callable[[], Redactor]) -> None:
         super().__init__()
-        self.redactor = redactor
+        self.redactor = redactor  # asked each time: servers (and their keys) come and go while Proofsheet runs
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.redactor:
-            record.msg = self.redactor.text(record.getMessage())
+        redactor = self.redactor()
+        if redactor:
+            record.msg = redactor.text(record.getMessage())
             record.args = ()
         return True
 
 
-def install_log_redaction(redactor: Redactor) -> None:
+def install_log_redaction(redactor: Callable[[], Redactor]) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter(redactor))

@@ -31,6 +31,11 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     return settings
 
 
+def api_base_in(environ: Mapping[str, str]) -> bool:
+    """Whether the environment names the image server (else the first --server is the default one)."""
+    return bool(environ.get("PROOFSHEET_API_BASE") or environ.get("OPENAI_BASE_URL"))
+
+
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get("PROOFSHEET_DATA") or DEFAULT_DATA_DIR)
 

@@ -15,9 +15,18 @@
   let active = -1;
   refresh.hidden = false;
 
+  const serverSelect = document.getElementById("server");
+  const server = () => (serverSelect ? serverSelect.value : "");
+  const query = (extra) => {
+    const params = new URLSearchParams(extra);
+    if (server()) params.set("server", server());
+    const text = params.toString();
+    return text ? `?${text}` : "";
+  };
+
   function load(force) {
     status.textContent = "Loading the server's models…";
-    loading = fetch("/api/models" + (force ? "?refresh=1" : ""))
+    loading = fetch("/api/models" + query(force ? { refresh: "1" } : {}))
       .then((response) => response.json())
       .then((data) => {
         models = data.models || [];
@@ -144,7 +153,7 @@
     const name = provider.value.trim();
     if (!name) { load(false); return; }
     status.textContent = `Loading ${name}'s models…`;
-    fetch("/api/models?provider=" + encodeURIComponent(name))
+    fetch("/api/models" + query({ provider: name }))
       .then((response) => response.json())
       .then((data) => {
         models = data.models || [];
@@ -155,4 +164,10 @@
       .catch(() => { status.textContent = `Could not list ${name}'s models. Any model id can be typed.`; });
   });
   refresh.addEventListener("click", () => { load(true).then(() => open("")); input.focus(); });
+  // Another server chosen: its models, its kind (the dialect rules follow), and the header shows it.
+  serverSelect?.addEventListener("change", () => {
+    models = null;
+    load(false);
+    document.dispatchEvent(new CustomEvent("proofsheet:server", { detail: { name: server() } }));
+  });
 })();

@@ -108,8 +108,8 @@ def test_bad_form_input_keeps_what_was_typed(client, form, message, kept):
 
 
 def test_bad_compare_form_keeps_what_was_typed(client):
-    response = client.post("/compare", data={"prompt": "", "models": "flux, nope", "seeds": "x"})
+    response = client.post("/compare", data={"prompt": "", "target_model": ["flux", "nope"], "seeds": "x"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Write a prompt" in page and "The seed must be a whole number." in page
-    assert 'value="flux, nope"' in page and 'value="x"' in page
+    assert 'value="flux"' in page and 'value="nope"' in page and 'value="x"' in page

@@ -161,8 +161,8 @@ def test_form_without_csrf_token_is_refused_and_keeps_the_prompt(tmp_path, demo_
     assert "The form had expired" in html and "my careful prompt</textarea>" in html
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True))[1]
     assert client.post("/generate", data={"prompt": "cat", "csrf_token": token}).status_code == 303
-    compare = client.post("/compare", data={"prompt": "two models", "models": "flux, sdxl-turbo"})
-    assert compare.status_code == 400 and 'value="flux, sdxl-turbo"' in compare.get_data(as_text=True)
+    compare = client.post("/compare", data={"prompt": "two models", "target_model": ["flux", "sdxl-turbo"]})
+    assert compare.status_code == 400 and 'value="sdxl-turbo"' in compare.get_data(as_text=True)
     assert client.post("/generations/1/delete").status_code == 400
     assert client.get("/generations/1").status_code == 200  # still there
 

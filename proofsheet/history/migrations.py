@@ -87,4 +87,9 @@ MIGRATIONS = [
     """
     ALTER TABLE generations ADD COLUMN via TEXT NOT NULL DEFAULT 'proofsheet';
     """,
+    # Which named image server made it (generations made before servers had names came from the default one).
+    """
+    ALTER TABLE generations ADD COLUMN server TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX generations_server ON generations(server);
+    """,
 ]

@@ -70,6 +70,12 @@ class StoredGeneration:
     edits: list[int] = field(default_factory=list)  # generations edited from this one
     cost: "Cost | None" = None  # estimated from the price table in the data folder
     via: str = "proofsheet"  # or "v1": a program's call through Proofsheet's /v1 endpoint
+    server: str = "default"  # the named image server asked
+
+    @property
+    def api_base(self) -> str:
+        """The server's base URL, as it was when asked (the endpoint without its path)."""
+        return self.endpoint.rsplit("/images/", 1)[0]
 
     @property
     def shown_images(self) -> list[StoredImage]:
@@ -99,6 +105,7 @@ class StoredGeneration:
             "source": {"generation": self.source_generation, "image": self.source_image,
                        "permalink": f"/generations/{self.source_generation}"} if self.source_generation else None,
             "inputs": [item.to_dict() for item in self.inputs], "edits": self.edits, "via": self.via,
+            "server": {"name": self.server, "api_base": self.api_base},
         }
 
 
@@ -184,7 +191,7 @@ def generation_from_row(row: sqlite3.Row) -> StoredGeneration:
         group_id=row["group_id"], group_position=row["group_position"],
         usage=json.loads(row["usage_json"]) if row["usage_json"] else None, echo=json.loads(row["echo_json"]),
         kind=row["kind"], source_generation=row["source_generation"], source_image=row["source_image"],
-        via=row["via"],
+        via=row["via"], server=row["server"],
     )
 
 

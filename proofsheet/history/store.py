@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 FOLDER_MARK = "history.id"
 GALLERY_ROW = (
     "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
-    "g.group_id, g.via, "
+    "g.group_id, g.via, g.server, "
     "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
     "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
     " ORDER BY i.position LIMIT 1) AS cover FROM generations g"
@@ -248,7 +248,7 @@ class Store:
     def begin(self, request: dict[str, Any], endpoint: str, client_ref: str | None = None,
               group: tuple[int, int] | None = None, kind: str = "generation",
               source: tuple[int, int] | None = None, via: str = "proofsheet", prompt: str | None = None,
-              model: str | None = None) -> int:
+              model: str | None = None, server: str = "default") -> int:
         """Record a generation as running before the server is asked, so that it is kept whatever happens.
 
         `group` is (group id, position in its grid) for a cell of a comparison; `source` is (generation id, image
@@ -259,12 +259,12 @@ class Store:
         with self._writing():
             cursor = self.db.execute(
                 "INSERT INTO generations (created_at, status, prompt, model, response_format, request_json, endpoint, "
-                "client_ref, group_id, group_position, kind, source_generation, source_image, via) "
-                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "client_ref, group_id, group_position, kind, source_generation, source_image, via, server) "
+                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), request["prompt"] if prompt is None else prompt,
                  request["model"] if model is None else model, _text_or_none(request.get("response_format")),
                  json.dumps(request, ensure_ascii=False), endpoint, client_ref, group_id, group_position, kind,
-                 source_generation, source_image, via),
+                 source_generation, source_image, via, server),
             )
         return int(cursor.lastrowid)
 
@@ -505,9 +505,9 @@ class Store:
                     return None
         return path
 
-    def gallery(self, page: int = 1, per_page: int = 24, query: str = "", model: str = "", outcome: str = ""
-                ) -> GalleryPage:
-        where, params = _gallery_filter(query, model, outcome)
+    def gallery(self, page: int = 1, per_page: int = 24, query: str = "", model: str = "", outcome: str = "",
+                server: str = "") -> GalleryPage:
+        where, params = _gallery_filter(query, model, outcome, server)
         total = self.db.execute(f"SELECT COUNT(*) FROM generations g {where}", params).fetchone()[0]
         rows = self.db.execute(f"{GALLERY_ROW} {where} ORDER BY g.id DESC LIMIT ? OFFSET ?",
                                (*params, per_page, (page - 1) * per_page)).fetchall()
@@ -523,11 +523,15 @@ class Store:
     def models(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT DISTINCT model FROM generations ORDER BY model")]
 
-    def recent_models(self, limit: int = 8) -> list[str]:
-        """Models that gave an image lately: a typo that failed is not offered again."""
+    def servers(self) -> list[str]:
+        """The names of the servers the history holds generations from."""
+        return [row[0] for row in self.db.execute("SELECT DISTINCT server FROM generations ORDER BY server")]
+
+    def recent_models(self, limit: int = 8, server: str | None = None) -> list[str]:
+        """Models that gave an image lately (on that server): a typo that failed is not offered again."""
         return [row[0] for row in self.db.execute(
-            "SELECT model FROM generations WHERE status IN ('ok', 'partial') GROUP BY model ORDER BY MAX(id) DESC "
-            "LIMIT ?", (limit,))]
+            "SELECT model FROM generations WHERE status IN ('ok', 'partial') AND (? IS NULL OR server = ?) "
+            "GROUP BY model ORDER BY MAX(id) DESC LIMIT ?", (server, server, limit))]
 
     def export_zip(self, generation_ids: Iterable[int], out: BinaryIO) -> None:
         """Images plus a manifest of requests and responses, for sharing a demo's results."""
@@ -622,8 +626,11 @@ def _status_of(result: GenerationResult) -> str:
     return "failed"
 
 
-def _gallery_filter(query: str, model: str, outcome: str) -> tuple[str, list[Any]]:
+def _gallery_filter(query: str, model: str, outcome: str, server: str = "") -> tuple[str, list[Any]]:
     clauses, params = [], []
+    if server:
+        clauses.append("g.server = ?")
+        params.append(server)
     if query:
         clauses.append("g.prompt LIKE ? ESCAPE '\\'")
         params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")

@@ -38,6 +38,7 @@ class Health:
 
     state: str
     message: str | None = None
+    models: int | None = None  # how many models (not gpt4free's provider rows) the server listed
 
     @property
     def answers(self) -> bool:
@@ -69,6 +70,7 @@ class ImageServerClient:
         max_image_bytes: int = 32 * MB,
         image_timeout: float = 60.0,
         max_redirects: int = 5,
+        key_hint: str = "PROOFSHEET_API_KEY",
     ) -> None:
         # Credentials in the URL are taken out of it: the URL is shown and stored, they are only sent.
         clean_base, self._credentials = split_credentials(api_base.rstrip("/"))
@@ -80,11 +82,24 @@ class ImageServerClient:
         self.max_image_bytes = max_image_bytes
         self.image_timeout = image_timeout
         self._api_key = api_key
+        self._original_base = api_base.rstrip("/")
+        self.key_hint = key_hint
         self.session = requests.Session()
         self.session.mount("http://", _WatchedAdapter())
         self.session.mount("https://", _WatchedAdapter())
         self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = "Proofsheet"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key or self._credentials)
+
+    def stored_secret(self) -> dict[str, str]:
+        """What must be kept to talk to this server again: the key, and the base URL when it holds credentials."""
+        secret = {"api_key": self._api_key} if self._api_key else {}
+        if self._credentials:
+            secret["api_base"] = self._original_base
+        return secret
 
     def redactor_with(self, caller_key: str | None) -> Redactor:
         """This server's secrets, and a caller's own key (relayed by /v1), to hide alike."""
@@ -296,11 +311,11 @@ class ImageServerClient:
             return Health("down", self.redactor.text(body.message))
         if body.status in (401, 403):
             return Health("key_refused", f"The image server at {self.api_base} answered {body.status} "
-                                         f"{body.reason}: it refused the API key (PROOFSHEET_API_KEY).")
+                                         f"{body.reason}: it refused the API key ({self.key_hint}).")
         parsed = _parse_json(body.data)
         rows = parsed.get("data") if isinstance(parsed, dict) else parsed
         if body.status < 400 and isinstance(rows, list):
-            return Health("up")
+            return Health("up", models=sum(1 for row in rows if not (isinstance(row, dict) and row.get("provider") is True)))
         what = "an HTML page" if parsed is _NOT_JSON and b"<" in body.data[:512] else \
             f"{body.status} {body.reason}" if body.status >= 400 else "JSON without a model list"
         hint = f" Did you mean {self.api_base}/v1?" if not self.api_base.endswith("/v1") else ""

@@ -8,24 +8,14 @@ from flask import Blueprint, abort, jsonify, request
 from proofsheet.generation_request import parse_compare, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
-                                    page_number, refusal, runner, store, valid)
-from proofsheet.web.guards import own_origin
+                                    page_number, refusal, runner, server, store, valid)
+from proofsheet.web.guards import json_api_only
 from proofsheet.web.streaming import stream_generation
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
-@api.before_request
-def _json_only_from_this_origin() -> Any:
-    """No CSRF token on the API, so: JSON bodies only, and never from a foreign page."""
-    origin = request.headers.get("Origin")
-    if origin and not own_origin(origin):
-        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
-    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
-        return api_error(415, "bad_request", "Send the body as JSON with Content-Type: application/json.")
-    return None
+api.before_request(json_api_only)  # no CSRF token on the API, so: JSON bodies only, never from a foreign page
 
 
 @api.post("/generate")
@@ -68,7 +58,7 @@ def api_start_group() -> Any:
     if isinstance(group_id, Problem):
         return refusal(group_id)
     return jsonify({"id": group_id, "permalink": f"/compare/{group_id}",
-                    "cells": [cell.to_body() for cell in parsed.cells]}), 201
+                    "cells": [cell.to_cell() for cell in parsed.cells]}), 201
 
 
 @api.get("/models")
@@ -76,7 +66,9 @@ def api_models() -> Any:
     provider = request.args.get("provider", "").strip()[:100]
     if provider:
         return jsonify(catalog().provider_models(provider))
-    return jsonify(catalog().models(store().recent_models(), refresh=request.args.get("refresh") == "1"))
+    chosen = server()
+    listed = chosen.catalog.models(store().recent_models(server=chosen.name), refresh=request.args.get("refresh") == "1")
+    return jsonify({**listed, "server_name": chosen.name})
 
 
 @api.get("/generations")
@@ -84,7 +76,7 @@ def api_generations() -> Any:
     filters = gallery_filters()
     per_page = max(1, min(request.args.get("per_page", 24, type=int), 1000))
     result = store().gallery(page=page_number(), per_page=per_page, query=filters["q"], model=filters["model"],
-                             outcome=filters["outcome"])
+                             outcome=filters["outcome"], server=filters["server"])
     for row in result.rows:
         cover = row.pop("cover")
         row["thumbnail"] = f"/thumbnails/{cover}.webp" if cover else None

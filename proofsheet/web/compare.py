@@ -7,7 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from proofsheet.generation_request import RequestErrors, parse_compare
 from proofsheet.results import Problem
-from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, store
+from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, store, unknown_server
 from proofsheet.web.pages import form_values
 
 compare_pages = Blueprint("compare", __name__)
@@ -15,7 +15,7 @@ compare_pages = Blueprint("compare", __name__)
 
 @compare_pages.get("/compare")
 def compare_form() -> str:
-    values: dict[str, Any] = {"models": "flux, sdxl-turbo, dall-e-3", "response_format": ""}
+    values: dict[str, Any] = {"targets": [], "response_format": ""}
     group = store().group(id_arg("from"))
     if group:
         values = _compare_values(group.cells)
@@ -24,12 +24,16 @@ def compare_form() -> str:
 
 @compare_pages.post("/compare")
 def compare() -> Any:
-    parsed = parse_compare(request.form, from_form=True)
+    fields = compare_fields(request.form)
+    parsed = parse_compare(fields, from_form=True)
     if isinstance(parsed, RequestErrors):
-        return render_template("compare.html", values=request.form, errors=parsed, group=None), 400
+        return render_template("compare.html", values=fields, errors=parsed, group=None), 400
+    unknown = unknown_server(*parsed.cells)
+    if unknown:
+        return render_template("compare.html", values=fields, errors={"targets": unknown.message}, group=None), 400
     group = runner().compare(parsed, gone=asker_gone())
     if isinstance(group, Problem):
-        return render_template("compare.html", values=request.form, errors={"form": group.message}, group=None), \
+        return render_template("compare.html", values=fields, errors={"form": group.message}, group=None), \
             REFUSAL_STATUS[group.kind]
     return redirect(url_for("compare.compare_page", group_id=group.id), code=303)
 
@@ -47,8 +51,18 @@ def generation_cell(generation_id: int) -> str:
     return render_template("_cell.html", generation=generation)
 
 
+def compare_fields(form: Any) -> dict[str, Any]:
+    """The form's fields, its rows of (server, model) as `targets`."""
+    fields = {name: form.get(name) for name in form.keys() if name not in ("target_server", "target_model")}
+    models, servers = form.getlist("target_model"), form.getlist("target_server")
+    fields["targets"] = [{"server": (servers[index] if index < len(servers) else None) or None, "model": model}
+                         for index, model in enumerate(models)]
+    return fields
+
+
 def _compare_values(cells: list[dict[str, Any]]) -> dict[str, Any]:
     values = form_values(cells[0])
-    values["models"] = ", ".join(dict.fromkeys(cell["model"] for cell in cells))
+    values["targets"] = list({(cell.get("server"), cell["model"]): {"server": cell.get("server"), "model": cell["model"]}
+                              for cell in cells}.values())
     values["seeds"] = ", ".join(dict.fromkeys(str(cell["seed"]) for cell in cells if cell.get("seed") is not None))
     return values

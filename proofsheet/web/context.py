@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, request
+from flask import Response, abort, current_app, g, jsonify, request
 from werkzeug.routing import BaseConverter
 
 from proofsheet.generation_request import RequestErrors, has_lone_surrogate
@@ -17,11 +17,12 @@ from proofsheet.history.store import Store
 from proofsheet.results import Problem
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.models import ModelCatalog
+from proofsheet.upstream.servers import Server, ServerRegistry
 
 ID = re.compile(r"^[0-9]{1,18}$")  # ASCII digits, small enough for SQLite
 # What each reason a generation could not start answers with.
 REFUSAL_STATUS = {"busy": 503, "gone": 400, "deleted": 410, "disk_full": 507, "not_writable": 507,
-                  "storage_failed": 507, "bad_request": 400, "missing_input": 410}
+                  "storage_failed": 507, "bad_request": 400, "missing_input": 410, "unknown_server": 400}
 
 
 class IdConverter(BaseConverter):
@@ -40,8 +41,21 @@ def store() -> Store:
     return current_app.extensions["store"]
 
 
+def servers() -> ServerRegistry:
+    return current_app.extensions["servers"]
+
+
+def server() -> Server:
+    """The server this request is about: named in the path (/servers/<name>/v1) or the query, else the default."""
+    name = g.get("server_name") or request.args.get("server") or None
+    found = servers().get(name)
+    if found is None:
+        abort(api_error(404, "unknown_server", servers().unknown(name or "").message))
+    return found
+
+
 def client() -> ImageServerClient:
-    return current_app.extensions["client"]
+    return server().client
 
 
 def runner() -> Runner:
@@ -49,7 +63,15 @@ def runner() -> Runner:
 
 
 def catalog() -> ModelCatalog:
-    return current_app.extensions["models"]
+    return server().catalog
+
+
+def unknown_server(*requests: Any) -> Problem | None:
+    """A refusal naming the first server asked for that Proofsheet does not know, if any."""
+    for asked in requests:
+        if servers().get(asked.server) is None:
+            return servers().unknown(asked.server or "")
+    return None
 
 
 def asker_gone() -> Any:
@@ -66,7 +88,8 @@ def id_arg(name: str) -> int:
 def gallery_filters() -> dict[str, str]:
     outcome = request.args.get("outcome", "")
     return {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],
-            "outcome": outcome if outcome in ("succeeded", "failed") else ""}
+            "outcome": outcome if outcome in ("succeeded", "failed") else "",
+            "server": request.args.get("server", "")[:40]}
 
 
 def page_number() -> int:
@@ -94,10 +117,18 @@ def json_body() -> dict[str, Any]:
 
 
 def valid(parsed: Any) -> Any:
-    """The parsed request, or the end of the request with each field's message."""
+    """The parsed request, or the end of the request with each field's message (a server it names must exist)."""
     if isinstance(parsed, RequestErrors):
         abort(api_error(400, "bad_request", parsed.summary(), fields=dict(parsed)))
+    problem = unknown_server(*asked_requests(parsed))
+    if problem:
+        abort(api_error(400, "unknown_server", problem.message, fields={"server": problem.message}))
     return parsed
+
+
+def asked_requests(parsed: Any) -> list[Any]:
+    """The generation requests inside a parsed generation, edit or comparison."""
+    return getattr(parsed, "cells", None) or [getattr(parsed, "request", parsed)]
 
 
 def refusal(problem: Problem) -> Response:

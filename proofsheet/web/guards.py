@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from proofsheet.history.store import StorageError
+from proofsheet.web.compare import compare_fields
 from proofsheet.web.context import api_error
 
 log = logging.getLogger("proofsheet")
@@ -26,6 +27,18 @@ def install(app: Flask) -> None:
     app.register_error_handler(Exception, _error_page)
     app.register_error_handler(StorageError, _storage_error)
     app.register_error_handler(CSRFError, _csrf_error)
+
+
+def json_api_only() -> Any:
+    """The JSON API has no CSRF token, so: JSON bodies only, and never from a foreign page."""
+    origin = request.headers.get("Origin")
+    if origin and not own_origin(origin):
+        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
+        return api_error(415, "bad_request", "Send the body as JSON with Content-Type: application/json.")
+    return None
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
@@ -107,5 +120,6 @@ def _csrf_error(error: CSRFError) -> Any:
     message = "The form had expired or came from another site; nothing was sent. Please submit it again."
     template = {"pages.generate": "index.html", "compare.compare": "compare.html"}.get(request.endpoint)
     if template:
-        return render_template(template, values=request.form, errors={"form": message}, group=None), 400
+        values = compare_fields(request.form) if template == "compare.html" else request.form
+        return render_template(template, values=values, errors={"form": message}, group=None), 400
     return render_template("error.html", status=400, message=message), 400

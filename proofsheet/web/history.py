@@ -32,8 +32,9 @@ def delete_generation(generation_id: int) -> Any:
 def gallery() -> str:
     filters = gallery_filters()
     result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
-                             outcome=filters["outcome"])
+                             outcome=filters["outcome"], server=filters["server"])
     return render_template("gallery.html", page=result, filters=filters, models=store().models(),
+                           servers_used=store().servers(),
                            spending=store().spending(), prices_problem=store().prices.problem)
 
 

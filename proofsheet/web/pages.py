@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from proofsheet.generation_request import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
 from proofsheet.results import Problem
 from proofsheet.upstream.edits import EDIT_FILES
-from proofsheet.web.context import REFUSAL_STATUS, asker_gone, client, id_arg, runner, store
+from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, server, store, unknown_server
 
 pages = Blueprint("pages", __name__)
 FORM_FIELDS = ("prompt", "model", "response_format", "n", "size", "seed", "negative_prompt")
@@ -23,7 +23,7 @@ def index() -> str:
     values = {"model": DEFAULT_MODEL, "response_format": ""}
     source = store().get(id_arg("from"))
     if source:
-        values = form_values(source.request)
+        values = {**form_values(source.request), "server": source.server}
     return render_template("index.html", values=values, errors={}, recent=store().gallery(per_page=12).rows)
 
 
@@ -32,6 +32,9 @@ def generate() -> Any:
     parsed = parse_request(request.form, from_form=True)
     if isinstance(parsed, RequestErrors):
         return render_template("index.html", values=request.form, errors=parsed), 400
+    unknown = unknown_server(parsed)
+    if unknown:
+        return render_template("index.html", values=request.form, errors={"server": unknown.message}), 400
     generation = runner().generate(parsed, gone=asker_gone())
     if isinstance(generation, Problem):
         return render_template("index.html", values=request.form, errors={"form": generation.message}), \
@@ -42,7 +45,8 @@ def generate() -> Any:
 @pages.get("/generations/<id:generation_id>")
 def generation_page(generation_id: int) -> str:
     generation = store().get(generation_id) or abort(404)
-    return render_template("index.html", generation=generation, values=form_values(generation.request), errors={})
+    return render_template("index.html", generation=generation, errors={},
+                           values={**form_values(generation.request), "server": generation.server})
 
 
 @pages.get("/generations/<id:generation_id>/fragment")
@@ -64,11 +68,13 @@ def rerun(generation_id: int) -> Any:
 
 @pages.get("/healthz")
 def healthz() -> Any:
-    health = client().check_health()
+    """Proofsheet, and the image server (the default one, or ?server=NAME): checked now."""
+    chosen = server()
+    health = chosen.check().health
     return jsonify({
         "app": "ok",
-        "image_server": {"url": client().api_base, "answers": health.answers, "state": health.state,
-                         "error": health.message},
+        "image_server": {"name": chosen.name, "url": chosen.api_base, "answers": health.answers, "state": health.state,
+                         "error": health.message, "models": health.models},
         "history": {"notice": store().notice},
     })
 

@@ -9,15 +9,16 @@ from flask import Flask
 
 from proofsheet.snippets import curl_command, python_snippet
 from proofsheet.upstream import dialects
-from proofsheet.web.context import client, store
+from proofsheet.web.context import servers, store
 
 
 def install(app: Flask) -> None:
-    app.context_processor(lambda: {"server_url": client().api_base, "history_notice": store().notice})
+    app.context_processor(lambda: {"history_notice": store().notice})
     app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json)
     # Globals, not context: imported macros (the form) see globals only.
     app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet,
-                                 dialect_table=dialects.table())
+                                 dialect_table=dialects.table(), server_names=lambda: servers().names(),
+                                 default_server=lambda: servers().default)
 
 
 def _filesize(count: int | None) -> str:

@@ -11,23 +11,28 @@ import hmac
 import json
 from typing import Any, Iterator
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from proofsheet import images
 from proofsheet.recording import Call, Recorder
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream.cancellation import Flight, flying
 from proofsheet.upstream.relay import Relayed, open_relay, openai_error
-from proofsheet.web.context import asker_gone, client, runner, store
+from proofsheet.web.context import asker_gone, client, runner, server, servers, store
 from proofsheet.web.guards import own_origin
 
-v1 = Blueprint("v1", __name__, url_prefix="/v1")
+v1 = Blueprint("v1", __name__, url_prefix="/v1")  # also registered as /servers/<server_name>/v1 for named servers
 MAX_EDIT_BYTES = 100 * 1024 * 1024
 PROBLEM_STATUS = {"busy": 503, "gone": 400, "server_down": 502, "timeout": 504, "cancelled": 499}
 
 
 def recorder() -> Recorder:
     return current_app.extensions["recorder"]
+
+
+@v1.url_value_preprocessor
+def _named_server(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.server_name = (values or {}).pop("server_name", None)
 
 
 @v1.before_request
@@ -40,6 +45,8 @@ def _callers_only() -> Any:
     if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
         return _refuse(401, "Proofsheet needs its proxy token: send Authorization: Bearer <PROOFSHEET_PROXY_TOKEN>.",
                        "invalid_proxy_token")
+    if servers().get(g.get("server_name")) is None:
+        return _refuse(404, servers().unknown(g.server_name).message, "unknown_server")
     return None
 
 
@@ -60,8 +67,8 @@ def generations() -> Any:
         body = json.loads(raw)
     except ValueError:
         body = None
-    call = Call("generation", client().generations_url, body if isinstance(body, dict) else {},
-                client().redactor_with(_caller_key()), [])
+    call = Call("generation", server(), body if isinstance(body, dict) else {}, client().redactor_with(_caller_key()),
+                [])
     return _relay_and_record(call, "/images/generations", raw)
 
 
@@ -72,8 +79,7 @@ def edits() -> Any:
     uploads = request.files.getlist("image") + request.files.getlist("image[]")
     inputs = [image for image in (_verified(file.read()) for file in uploads) if image]
     mask = _verified(request.files["mask"].read()) if "mask" in request.files else None
-    call = Call("edit", client().edits_url, request.form.to_dict(), client().redactor_with(_caller_key()),
-                inputs, mask)
+    call = Call("edit", server(), request.form.to_dict(), client().redactor_with(_caller_key()), inputs, mask)
     return _relay_and_record(call, "/images/edits", raw)
 
 

@@ -66,7 +66,8 @@ def test_cancel_stops_the_timer_and_the_generation_is_recorded_as_cancelled(page
 def test_compare_grid_fills_in_cell_by_cell(page, slow_app):
     page.goto(slow_app.url + "/compare")
     page.fill("#prompt", "one prompt, three models")
-    page.fill("#models", "flux, sdxl-turbo, dall-e-3")
+    for row, model in enumerate(["flux", "sdxl-turbo", "dall-e-3"]):
+        page.fill(f"#target-model-{row}", model)
     page.click("#compare-button")
     cells = page.locator(".compare-grid > .cell")
     expect(cells).to_have_count(3)

@@ -1,0 +1,284 @@
+"""Named image servers: the one Proofsheet started with, those named on the command line, and those added while it runs.
+
+Each server has its own client (key, connection pool), model list and last health check. Servers added at run time are
+kept in the data folder: `servers.json` holds names, base URLs and the names of key variables; the keys themselves
+are in `server-keys.json`, readable by the owner only, and leave this module only as an Authorization header.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from proofsheet.redaction import Redactor
+from proofsheet.results import Problem
+from proofsheet.upstream.client import Health, ImageServerClient
+from proofsheet.upstream.models import ModelCatalog
+
+log = logging.getLogger(__name__)
+
+SERVERS_FILE = "servers.json"
+KEYS_FILE = "server-keys.json"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+MAX_SERVERS = 32
+STATE_WORDS = {"up": "answers", "not_images_api": "answers, but not an images API", "key_refused": "refuses the key",
+               "down": "not answering", None: "not checked yet"}
+
+
+@dataclass
+class Checked:
+    """The last health check of a server: its state, how many models it lists, how long it took to answer."""
+
+    health: Health
+    latency_ms: float
+    checked_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.health.state, "words": STATE_WORDS[self.health.state], "error": self.health.message,
+                "models": self.health.models, "latency_ms": round(self.latency_ms, 1), "checked_at": self.checked_at}
+
+
+@dataclass
+class Server:
+    name: str
+    client: ImageServerClient
+    origin: str  # "start" (the command line or settings: cannot be removed here) or "added" (kept in the data folder)
+    key_env: str | None = None
+    label: str | None = None
+    catalog: ModelCatalog = field(init=False)
+    checked: Checked | None = None
+
+    def __post_init__(self) -> None:
+        self.catalog = ModelCatalog(self.client)
+
+    @property
+    def api_base(self) -> str:
+        return self.client.api_base
+
+    @property
+    def has_key(self) -> bool:
+        return self.client.has_key
+
+    def check(self) -> Checked:
+        started = time.monotonic()
+        health = self.client.check_health()
+        self.checked = Checked(health, (time.monotonic() - started) * 1000, time.time())
+        return self.checked
+
+    def to_dict(self, default: bool = False) -> dict[str, Any]:
+        """What pages and the API show: never the key, only whether there is one (and which variable holds it)."""
+        key = f"from ${self.key_env}" if self.key_env else "key set" if self.has_key else "no key"
+        return {"name": self.name, "api_base": self.api_base, "key": key, "default": default,
+                "removable": self.origin == "added", "label": self.label,
+                "health": self.checked.to_dict() if self.checked else {"state": None, "words": STATE_WORDS[None]}}
+
+
+class ServerRegistry:
+    """Every server by name; the default one answers when no name is given."""
+
+    def __init__(self, folder: Path, default: Server, started: list[Server] | None = None,
+                 make_client: Callable[[str, str | None], ImageServerClient] | None = None,
+                 environ: Mapping[str, str] = os.environ) -> None:
+        self.folder = folder
+        self.default_name = default.name
+        self._make_client = make_client or (lambda base, key: ImageServerClient(base, key))
+        self._environ = environ
+        self._lock = threading.RLock()
+        self._servers: dict[str, Server] = {default.name: default}
+        for server in started or []:
+            self._servers.setdefault(server.name, server)
+        self._load()
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def get(self, name: str | None = None) -> Server | None:
+        with self._lock:
+            return self._servers.get(name or self.default_name)
+
+    @property
+    def default(self) -> Server:
+        return self._servers[self.default_name]
+
+    def all(self) -> list[Server]:
+        with self._lock:
+            return list(self._servers.values())
+
+    def names(self) -> list[str]:
+        return [server.name for server in self.all()]
+
+    def unknown(self, name: str) -> Problem:
+        return Problem("unknown_server", f"There is no server named {name!r}; the servers are "
+                                         f"{', '.join(self.names())}. Add one on the Servers page.")
+
+    def redactor(self) -> Redactor:
+        """Every server's secrets at once: for the log, which any of them may reach."""
+        return Redactor.combined([server.client.redactor for server in self.all()])
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [server.to_dict(server.name == self.default_name) for server in self.all()]
+
+    # -- changing -----------------------------------------------------------------------------------------------
+
+    def add(self, name: Any, api_base: Any, api_key: Any = None, api_key_env: Any = None) -> Server | Problem:
+        """Check the entry (name, URL, key, and that it answers as an images API), then keep it."""
+        entry = self._checked_entry(name, api_base, api_key, api_key_env)
+        if isinstance(entry, Problem):
+            return entry
+        name, api_base, api_key, api_key_env = entry
+        key = self._environ.get(api_key_env) if api_key_env else api_key
+        server = Server(name, self._make_client(api_base, key), "added", api_key_env)
+        checked = server.check()
+        if checked.health.state == "key_refused":
+            return Problem("key_refused", f"{server.api_base} refused the key"
+                                          f"{f' in ${api_key_env}' if api_key_env else ''}: check it and add the "
+                                          "server again.")
+        if not checked.health.answers:
+            return Problem("not_images_api" if checked.health.state == "not_images_api" else "server_down",
+                           checked.health.message or f"{server.api_base} does not answer.")
+        with self._lock:
+            if name in self._servers:
+                return Problem("exists", f"There is already a server named {name!r}.")
+            self._servers[name] = server
+            try:
+                self._save()
+            except OSError as exc:
+                del self._servers[name]
+                return Problem("storage_failed", f"Could not keep the server in {self.folder}: {exc.strerror or exc}.")
+        log.info("Added the image server %s at %s", name, server.api_base)
+        return server
+
+    def remove(self, name: str) -> Problem | None:
+        with self._lock:
+            server = self._servers.get(name)
+            if server is None:
+                return self.unknown(name)
+            if server.origin != "added":
+                return Problem("not_removable", f"The server {name!r} was given when Proofsheet started; change its "
+                                                "command line or settings to remove it.")
+            del self._servers[name]
+            try:
+                self._save()
+            except OSError as exc:
+                self._servers[name] = server
+                return Problem("storage_failed", f"Could not change {self.folder}: {exc.strerror or exc}.")
+        log.info("Removed the image server %s", name)
+        return None
+
+    def _checked_entry(self, name: Any, api_base: Any, api_key: Any, api_key_env: Any
+                       ) -> tuple[str, str, str | None, str | None] | Problem:
+        if not isinstance(name, str) or not NAME.match(name.strip()):
+            return Problem("bad_request", "Name the server with up to 40 letters, digits, dots, dashes or "
+                                          "underscores, like \"openai\" or \"localai-box\".")
+        name = name.strip()
+        if not isinstance(api_base, str) or not api_base.strip():
+            return Problem("bad_request", "Give the server's base URL, like http://localhost:8080/v1.")
+        url = api_base.strip()
+        if not re.match(r"^https?://[^/\s]+", url, re.I) or any(c.isspace() for c in url):
+            return Problem("bad_request", f"The base URL must start with http:// or https:// and name a host, like "
+                                          f"http://localhost:8080/v1 (not {url[:100]!r}).")
+        if api_key not in (None, "") and (not isinstance(api_key, str) or any(c.isspace() for c in api_key.strip())
+                                          or len(api_key) > 1000):
+            return Problem("bad_request", "The key must be one line of text without spaces.")
+        if api_key_env not in (None, ""):
+            if not isinstance(api_key_env, str) or not ENV_NAME.match(api_key_env.strip()):
+                return Problem("bad_request", "The key variable must be an environment variable's name, like "
+                                              "OPENAI_API_KEY.")
+            if api_key:
+                return Problem("bad_request", "Give the key or the name of the variable that holds it, not both.")
+            if not self._environ.get(api_key_env.strip()):
+                return Problem("bad_request", f"The environment variable {api_key_env.strip()} is not set for "
+                                              "Proofsheet; set it before starting Proofsheet, or paste the key.")
+        with self._lock:
+            if name in self._servers:
+                return Problem("exists", f"There is already a server named {name!r}.")
+            if len(self._servers) >= MAX_SERVERS:
+                return Problem("bad_request", f"Proofsheet keeps at most {MAX_SERVERS} servers; remove one first.")
+        return name, url, (api_key or "").strip() or None, (api_key_env or "").strip() or None
+
+    # -- the data folder ----------------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Servers added earlier; one that cannot be read is skipped with a warning, never fatal."""
+        path = self.folder / SERVERS_FILE
+        if not path.exists():
+            return
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+            keys = self._read_keys()
+        except (OSError, ValueError) as exc:
+            log.warning("Could not read the servers kept in %s (%s); only the servers given at start are used.",
+                        path, exc)
+            return
+        for entry in entries if isinstance(entries, list) else []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not isinstance(entry.get("api_base"), str) or name in self._servers:
+                if isinstance(name, str) and name in self._servers:
+                    log.warning("The kept server %s is named like one given at start; the one given at start is used.",
+                                name)
+                continue
+            env = entry.get("api_key_env") if isinstance(entry.get("api_key_env"), str) else None
+            secret = keys.get(name, {}) if isinstance(keys.get(name), dict) else {}
+            base = secret.get("api_base") or entry["api_base"]  # the URL with its credentials, when it had some
+            key = self._environ.get(env) if env else secret.get("api_key")
+            self._servers[name] = Server(name, self._make_client(base, key), "added", env)
+
+    def _read_keys(self) -> dict[str, Any]:
+        path = self.folder / KEYS_FILE
+        if not path.exists():
+            return {}
+        keys = json.loads(path.read_text(encoding="utf-8"))
+        return keys if isinstance(keys, dict) else {}
+
+    def _save(self) -> None:
+        added = [server for server in self._servers.values() if server.origin == "added"]
+        entries = [{"name": server.name, "api_base": server.api_base, "api_key_env": server.key_env}
+                   for server in added]
+        keys = {}
+        for server in added:
+            secret = server.client.stored_secret() if not server.key_env else {}
+            if secret:
+                keys[server.name] = secret
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write_private(self.folder / KEYS_FILE, json.dumps(keys, indent=1).encode())
+        _write_atomically(self.folder / SERVERS_FILE, json.dumps(entries, indent=1).encode(), 0o644)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    _write_atomically(path, data, 0o600)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """A new file created with `mode` from the start (a key is never readable by others, not even for a moment)."""
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, path)
+
+
+def parse_server_option(text: str) -> tuple[str, str]:
+    """`--server NAME=URL`: the name and the URL, or SystemExit with one line that says what to write."""
+    name, _, url = text.partition("=")
+    if not NAME.match(name.strip()) or not url.strip():
+        raise SystemExit(f"--server takes NAME=URL, like --server openai=https://api.openai.com/v1 (not {text!r}).")
+    return name.strip(), url.strip()
+
+
+def key_variable(name: str) -> str:
+    """The environment variable that holds the key of a server named on the command line."""
+    return "PROOFSHEET_API_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+

@@ -1,0 +1,78 @@
+"""The Servers page and /api/servers: add, list, check and remove the named image servers Proofsheet can ask."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+
+from proofsheet.results import Problem
+from proofsheet.web.context import api_error, json_body, servers
+from proofsheet.web.guards import json_api_only
+
+servers_pages = Blueprint("servers", __name__)
+# What each reason a server could not be added (or removed) answers with.
+SERVER_STATUS = {"bad_request": 400, "exists": 409, "not_removable": 409, "unknown_server": 404,
+                 "key_refused": 422, "server_down": 422, "not_images_api": 422, "storage_failed": 507}
+
+
+@servers_pages.before_request
+def _json_api_guard() -> Any:
+    return json_api_only() if request.path.startswith("/api/") else None
+
+
+@servers_pages.get("/servers")
+def servers_page() -> str:
+    """Each server's last known state, at once; the page's script then checks each again, never holding the page."""
+    return render_template("servers.html", servers=servers().to_list(), values={}, errors={})
+
+
+@servers_pages.post("/servers")
+def add_server() -> Any:
+    form = request.form
+    added = servers().add(form.get("name", ""), form.get("api_base", ""), form.get("api_key") or None,
+                          form.get("api_key_env") or None)
+    if isinstance(added, Problem):
+        kept = {name: form.get(name, "") for name in ("name", "api_base", "api_key_env")}  # never the key
+        return render_template("servers.html", servers=servers().to_list(), values=kept,
+                               errors={"form": added.message}), SERVER_STATUS[added.kind]
+    return redirect(url_for("servers.servers_page", added=added.name), code=303)
+
+
+@servers_pages.post("/servers/<name>/delete")
+def remove_server(name: str) -> Any:
+    problem = servers().remove(name)
+    if problem:
+        abort(SERVER_STATUS[problem.kind], problem.message)
+    return redirect(url_for("servers.servers_page", removed=name), code=303)
+
+
+@servers_pages.get("/api/servers")
+def api_servers() -> Any:
+    return jsonify({"servers": servers().to_list(), "default": servers().default_name})
+
+
+@servers_pages.post("/api/servers")
+def api_add_server() -> Any:
+    body = json_body()
+    added = servers().add(body.get("name"), body.get("api_base"), body.get("api_key"), body.get("api_key_env"))
+    if isinstance(added, Problem):
+        return api_error(SERVER_STATUS[added.kind], added.kind, added.message)
+    return jsonify(added.to_dict()), 201
+
+
+@servers_pages.delete("/api/servers/<name>")
+def api_remove_server(name: str) -> Any:
+    problem = servers().remove(name)
+    if problem:
+        return api_error(SERVER_STATUS[problem.kind], problem.kind, problem.message)
+    return jsonify({"deleted": name})
+
+
+@servers_pages.get("/api/servers/<name>/health")
+def api_server_health(name: str) -> Any:
+    """Check one server now (at most a few seconds: the check has its own short timeout)."""
+    found = servers().get(name)
+    if found is None:
+        return api_error(404, "unknown_server", servers().unknown(name).message)
+    found.check()
+    return jsonify(found.to_dict(found.name == servers().default_name))
