@@ -37,7 +37,8 @@ def _mask_png() -> bytes:
 
 def main() -> None:
     out = ROOT / "docs"
-    with DemoImageServer() as demo, tempfile.TemporaryDirectory() as data:
+    with DemoImageServer() as demo, DemoImageServer(api_key="sk-demo-second") as second, \
+            tempfile.TemporaryDirectory() as data:
         app = create_app({"API_BASE": demo.api_base, "DATA_DIR": data, "SERVER_LABEL": "built-in demo server (not AI)"})
         server = create_server(app, host="127.0.0.1", port=0, threads=8, asyncore_use_poll=True)
         threading.Thread(target=server.run, daemon=True).start()
@@ -54,7 +55,13 @@ def main() -> None:
             "prompt": "A red door in the lighthouse", "model": "gpt-image-1", "quality": "high",
             "source_generation": str(result["id"]), "source_image": "0",
             "mask": (io.BytesIO(_mask_png()), "mask.png")}).get_json()
+        client.post("/api/servers", json={"name": "openai-like", "api_base": second.api_base,
+                                          "api_key": "sk-demo-second"})
+        across = client.post("/api/compare", json={"prompt": "A lighthouse on a cliff at dawn, oil painting", "targets": [
+            {"server": "default", "model": "flux"}, {"server": "openai-like", "model": "gpt-image-1"},
+            {"server": "openai-like", "model": "dall-e-3"}]}).get_json()
         shots = {"result": f"/generations/{result['id']}", "compare": f"/compare/{group['id']}",
+                 "servers": "/servers", "compare-servers": f"/compare/{across['id']}",
                  "gallery": "/generations", "main": "/", "edit": f"/generations/{edit['id']}"}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -9,12 +9,13 @@ import zipfile
 
 import openai
 import pytest
+import requests
 
 from proofsheet.demo_server import DemoImageServer
 from proofsheet.redaction import RedactingFilter
 from proofsheet.upstream.servers import KEYS_FILE, SERVERS_FILE
 from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, run_app_command
+from tests.conftest import make_app, run_app_command, start_app_process, stop_process
 
 KEY = "sk-second-server-secret-0123456789"
 
@@ -309,3 +310,29 @@ def test_an_unreadable_servers_file_is_a_warning_not_a_crash(tmp_path, demo_serv
     assert [s["name"] for s in client.get("/api/servers").get_json()["servers"]] == ["default"]
     assert "Could not read the servers kept" in caplog.text
     assert os.path.exists(tmp_path / "data" / SERVERS_FILE)  # left for the person to look at
+
+
+def test_a_killed_process_restarts_with_its_servers_and_a_backup_holds_no_key(tmp_path, demo_server, keyed_server):
+    data = tmp_path / "data"
+    process, url = start_app_process(data, demo_server.api_base)
+    try:
+        added = requests.post(url + "/api/servers", json={"name": "second", "api_base": keyed_server.api_base,
+                                                          "api_key": KEY}, timeout=10)
+        assert added.status_code == 201
+        made = requests.post(url + "/api/generate", json={"prompt": "before the kill", "server": "second"},
+                             timeout=10).json()
+        assert made["status"] == "ok"
+    finally:
+        process.kill()  # no clean shutdown: what was added must already be on disk
+        process.wait(timeout=10)
+    process, url = start_app_process(data, demo_server.api_base)
+    try:
+        again = requests.post(url + "/api/generate", json={"prompt": "after the kill", "server": "second"},
+                              timeout=10).json()
+        assert again["status"] == "ok" and keyed_server.requests_seen[-1]["prompt"] == "after the kill"
+    finally:
+        stop_process(process)
+    code, printed = run_app_command("--backup", str(tmp_path / "backup"), env={"PROOFSHEET_DATA": str(data)})
+    assert code == 0 and "keys (server-keys.json) are not copied" in printed
+    assert (tmp_path / "backup" / SERVERS_FILE).exists() and not (tmp_path / "backup" / KEYS_FILE).exists()
+    assert not [path for path in (tmp_path / "backup").rglob("*") if path.is_file() and KEY.encode() in path.read_bytes()]

@@ -119,10 +119,13 @@ def backup(folder: Path, destination: Path) -> Report:
         for path in _files(folder / name):
             shutil.copy2(path, destination / name / path.name)
             copied += 1
-    for name in (FOLDER_MARK, "prices.json"):
+    for name in (FOLDER_MARK, "prices.json", "servers.json"):
         if (folder / name).exists():
             shutil.copy2(folder / name, destination / name)
     report.say(f"Backed up the history and {copied:,} files to {destination}.")
+    if (folder / "server-keys.json").exists():
+        report.say("The servers' keys (server-keys.json) are not copied: a backup should hold no secrets. Add them "
+                   "again on the Servers page after a restore, or copy that file yourself.")
     report.say(f"To restore: stop Proofsheet and start it with PROOFSHEET_DATA={destination} (or copy the folder "
                "back in place of the old one).")
     checked = check(destination)
