@@ -19,7 +19,9 @@ from flask_wtf.csrf import CSRFProtect
 from proofsheet import settings
 from proofsheet.events import EventBus
 from proofsheet.generations import Runner
+from proofsheet.history.arena import ArenaBook
 from proofsheet.history.lock import FolderInUse
+from proofsheet.history.prompts import PromptBook
 from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.recording import Recorder
 from proofsheet.redaction import install_log_redaction
@@ -27,14 +29,17 @@ from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.servers import Server, ServerRegistry, key_variable, parse_server_option
 from proofsheet.web import guards, templating
 from proofsheet.web.api import api
+from proofsheet.web.arena import arena
 from proofsheet.web.compare import compare_pages
 from proofsheet.web.edit import edit_pages
 from proofsheet.web.context import IdConverter
 from proofsheet.web.history import history
 from proofsheet.web.live import live
 from proofsheet.web.pages import pages
+from proofsheet.web.present import present_pages
 from proofsheet.web.streaming import streaming
 from proofsheet.web.servers import servers_pages
+from proofsheet.web.sheets import sheets
 from proofsheet.web.v1 import v1
 
 log = logging.getLogger("proofsheet")
@@ -77,17 +82,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["runner"] = Runner(app.extensions["store"], app.extensions["servers"],
                                       int(app.config["MAX_IN_FLIGHT"]), EventBus(int(app.config["LIVE_PAGES"])))
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
+    app.extensions["arena"] = ArenaBook(app.extensions["store"])
+    app.extensions["prompts"] = PromptBook(app.extensions["store"])
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
     csrf.exempt("proofsheet.web.edit.api_edit")  # likewise: multipart only, same origin only
     for view in ("generations", "edits"):  # programs' calls (at /v1 and /servers/<name>/v1): never from another
         csrf.exempt(f"proofsheet.web.v1.{view}")  # site's page, and with the proxy token when one is set
-    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1, servers_pages):
+    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1, servers_pages, arena,
+                      present_pages, sheets):
         app.register_blueprint(blueprint)
     app.register_blueprint(v1, url_prefix="/servers/<server_name>/v1", name="v1_named")
-    for view in ("api_add_server", "api_remove_server"):  # JSON only, same origin only, like the rest of /api
-        csrf.exempt(f"proofsheet.web.servers.{view}")
+    for view in ("servers.api_add_server", "servers.api_remove_server", "arena.api_arena", "arena.api_vote"):
+        csrf.exempt(f"proofsheet.web.{view}")  # JSON only, same origin only, like the rest of /api
     guards.install(app)
     templating.install(app)
     return app

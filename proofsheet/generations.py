@@ -124,7 +124,7 @@ class Runner:
 
     def start_compare(self, compare: CompareRequest) -> int | Problem:
         try:
-            return self.store.create_group(compare.prompt, [cell.to_cell() for cell in compare.cells])
+            return self.store.create_group(compare.prompt, [cell.to_cell() for cell in compare.cells], compare.layout)
         except StorageError as error:
             return error.problem
 

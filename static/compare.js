@@ -9,62 +9,14 @@
   if (!form || !grid || !cellTemplate) return;
   const button = document.getElementById("compare-button");
 
-  const rows = document.getElementById("target-rows");
-  const addRow = document.getElementById("add-row");
-  const MAX_ROWS = 8;
-
-  // Each server's image models, suggested in the rows that name that server.
-  for (const list of document.querySelectorAll("datalist[data-server]")) {
-    fetch("/api/models?server=" + encodeURIComponent(list.dataset.server))
-      .then((response) => response.json())
-      .then((data) => {
-        for (const model of (data.models || []).filter((m) => m.image).slice(0, 100)) {
-          const option = document.createElement("option");
-          option.value = model.id;
-          list.append(option);
-        }
-      })
-      .catch(() => {});
-  }
-
-  function wireRow(row) {
-    const server = row.querySelector(".target-server");
-    const model = row.querySelector(".target-model");
-    const remove = row.querySelector(".remove-row");
-    server.addEventListener("change", () => model.setAttribute("list", `model-suggestions-${server.value}`));
-    remove.hidden = false;
-    remove.addEventListener("click", () => {
-      if (rows.children.length > 1) row.remove();
-      else model.value = "";
-      addRow.hidden = false;
-    });
-  }
-
-  for (const row of rows.children) wireRow(row);
-  addRow.hidden = false;
-  addRow.addEventListener("click", () => {
-    const last = rows.lastElementChild;
-    const row = last.cloneNode(true);
-    const index = rows.children.length;
-    for (const control of row.querySelectorAll("select, input")) {
-      control.id = control.id.replace(/\d+$/, String(index));
-      if (control.tagName === "INPUT") { control.value = ""; control.placeholder = "another model"; }
-    }
-    for (const label of row.querySelectorAll("label")) label.htmlFor = label.htmlFor.replace(/\d+$/, String(index));
-    row.querySelector(".target-server").value = last.querySelector(".target-server").value;
-    rows.append(row);
-    wireRow(row);
-    row.querySelector(".target-model").focus();
-    addRow.hidden = rows.children.length >= MAX_ROWS;
-  });
-
   function fields() {
     const data = new FormData(form);
     const servers = data.getAll("target_server");
     return {
       prompt: String(data.get("prompt") || ""),
       targets: data.getAll("target_model").map((model, index) => ({ server: servers[index] || null, model: String(model) })),
-      seeds: String(data.get("seeds") || ""),
+      y_axis: String(data.get("y_axis") || ""),
+      y_values: String(data.get("y_values") || ""),
       response_format: String(data.get("response_format") || "") || null,
       size: String(data.get("size") || ""),
     };
@@ -87,9 +39,40 @@
     return head;
   }
 
-  function placeholder(cell, position) {
+  function label(tag, className, text) {
+    const element = document.createElement(tag);
+    element.className = className;
+    element.textContent = text;
+    return element;
+  }
+
+  // One row of cards, or an X/Y grid with its labels, as the server renders it (_compare_grid.html).
+  function gridOf(group, cards) {
+    const cells = document.createElement("div");
+    cells.className = "compare-grid";
+    if (!group.rows || !group.rows.length) {
+      cells.append(...cards);
+      return cells;
+    }
+    const columns = group.columns.length;
+    cells.classList.add("xy-grid");
+    cells.dataset.columns = String(columns);
+    cells.append(label("span", "xy-corner", ""), ...group.columns.map((text) => label("h3", "xy-label xy-column", text)));
+    group.rows.forEach((row, index) => {
+      cells.append(label("h3", "xy-label xy-row", row), ...cards.slice(index * columns, (index + 1) * columns));
+    });
+    return cells;
+  }
+
+  function placeholder(cell, position, group) {
     const card = cellTemplate.content.firstElementChild.cloneNode(true);
     card.dataset.position = String(position);
+    if (group.rows && group.rows.length) {
+      const columns = group.columns.length;
+      card.querySelector(".cell-model").textContent =
+        `${group.columns[position % columns]} · ${group.rows[Math.floor(position / columns)]}`;
+      return card;
+    }
     const where = grid.dataset.manyServers === "true" || cell.server ? `${cell.server || grid.dataset.defaultServer} · ` : "";
     card.querySelector(".cell-model").textContent = where + cell.model + (cell.seed !== undefined ? ` · seed ${cell.seed}` : "");
     return card;
@@ -131,10 +114,8 @@
       });
       if (response.status === 400) { form.submit(); return; } // the server's page shows the messages
       const group = await response.json();
-      const cells = document.createElement("div");
-      cells.className = "compare-grid";
-      const cards = group.cells.map((cell, position) => placeholder(cell, position));
-      cells.append(...cards);
+      const cards = group.cells.map((cell, position) => placeholder(cell, position, group));
+      const cells = gridOf(group, cards);
       grid.replaceChildren(heading(group, body.prompt), cells);
       grid.dataset.groupId = String(group.id);
       history.pushState({}, "", group.permalink);

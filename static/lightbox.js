@@ -62,6 +62,9 @@
     dialog.classList.toggle("zoomed", zoom > 0);
     dialog.dataset.zoom = String(zoom);
     image.style.width = zoom > 0 && image.naturalWidth ? `${image.naturalWidth * zoom}px` : "";
+    const stage = dialog.querySelector(".lightbox-stage");  // keep the middle of the image in the middle
+    stage.scrollLeft = (stage.scrollWidth - stage.clientWidth) / 2;
+    stage.scrollTop = (stage.scrollHeight - stage.clientHeight) / 2;
   }
 
   function onKey(event) {

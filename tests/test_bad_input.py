@@ -59,7 +59,15 @@ BAD_INPUTS = [
     ("several fields at once", "/api/generate", {"prompt": "", "n": 0, "size": "x"}, J, 400, "cannot be blank"),
     ("compare without models", "/api/compare", {"prompt": "a", "models": []}, J, 400, "Name at least one model."),
     ("compare with one cell", "/api/compare", {"prompt": "a", "models": ["flux"]}, J, 400, "at least two models"),
-    ("compare too wide", "/api/compare", {"prompt": "a", "models": list("abcdefghi")}, J, 400, "At most 8"),
+    ("compare too wide", "/api/compare", {"prompt": "a", "models": list("abcdefghijklmnopq")}, J, 400, "At most 16"),
+    ("grid too big", "/api/compare", {"prompt": "a", "models": list("abcd"), "seeds": list(range(5))}, J, 400,
+     "At most 16 images in one grid: 4 models × 5 seeds is 20."),
+    ("two row axes", "/api/compare", {"prompt": "a", "models": ["a"], "seeds": [1, 2], "prompts": ["b", "c"]}, J,
+     400, "Choose one axis for the rows"),
+    ("search/replace word missing", "/api/compare", {"prompt": "a cat", "models": ["a"], "prompt_sr": ["dog", "owl"]},
+     J, 400, "looks for 'dog' in the prompt, and it is not there"),
+    ("a row axis of its own field", "/api/compare", {"prompt": "a", "models": ["a"], "y_axis": "model",
+                                                     "y_values": ["b", "c"]}, J, 400, "cannot be a row axis"),
     ("compare bad seeds", "/api/compare", {"prompt": "a", "models": ["flux"], "seeds": "1, two"}, J, 400,
      "The seed must be a whole number"),
     ("compare models a number", "/api/groups", {"prompt": "a", "models": 5}, J, 400, "The model must be text."),
@@ -108,8 +116,10 @@ def test_bad_form_input_keeps_what_was_typed(client, form, message, kept):
 
 
 def test_bad_compare_form_keeps_what_was_typed(client):
-    response = client.post("/compare", data={"prompt": "", "target_model": ["flux", "nope"], "seeds": "x"})
+    response = client.post("/compare", data={"prompt": "", "target_model": ["flux", "nope"], "y_axis": "seed",
+                                             "y_values": "x"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Write a prompt" in page and "The seed must be a whole number." in page
-    assert 'value="flux"' in page and 'value="nope"' in page and 'value="x"' in page
+    assert 'value="flux"' in page and 'value="nope"' in page and ">x</textarea>" in page
+    assert '<option value="seed" selected>' in page

@@ -106,8 +106,17 @@ def test_delete_button_asks_for_confirmation_first(client):
     generation = api_generate(client)
     page = client.get(f"/generations/{generation['id']}").get_data(as_text=True)
     confirm = page[page.index('<details class="confirm-delete">'):]
-    assert confirm.index("<summary") < confirm.index("Delete this generation and its images?") < \
+    assert confirm.index("<summary") < confirm.index(f"Delete #{generation['id']} and its 1 image?") < \
         confirm.index('<button type="submit" class="danger">Yes, delete</button>')
+
+
+def test_a_delete_says_what_it_deleted(client):
+    generation = api_generate(client, "a lighthouse to delete", n=2, size="64x64")
+    done = client.post(f"/generations/{generation['id']}/delete")
+    assert done.status_code == 303
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"Deleted #{generation['id']} “a lighthouse to delete” (flux) and its 2 images." in page
+    assert "Deleted #" not in client.get("/generations").get_data(as_text=True)  # said once
 
 
 def test_export_zip_holds_the_images_and_a_manifest(client):

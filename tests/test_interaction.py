@@ -64,7 +64,8 @@ def test_compare_with_seeds_and_an_error_in_one_cell(client, demo_server):
     body = client.post("/api/compare", json={"prompt": "a cat", "models": "flux, nope", "seeds": "1, 2",
                                              "size": "64x64"}).get_json()
     cells = [(r["request"]["model"], r["request"]["seed"], r["status"]) for r in body["results"]]
-    assert cells == [("flux", 1, "ok"), ("flux", 2, "ok"), ("nope", 1, "failed"), ("nope", 2, "failed")]
+    assert cells == [("flux", 1, "ok"), ("nope", 1, "failed"), ("flux", 2, "ok"), ("nope", 2, "failed")]
+    assert (body["columns"], body["rows"]) == (["flux", "nope"], ["seed 1", "seed 2"])  # an X/Y grid, along rows
     page = client.get(body["permalink"]).get_data(as_text=True)
     assert page.count('class="cell"') == 4 and "Model not found: nope" in page
     gallery = client.get("/generations").get_data(as_text=True)
@@ -80,10 +81,11 @@ def test_compare_form_without_javascript_redirects_to_the_grid(client):
 
 def test_compare_refuses_too_many_or_too_few_cells_and_keeps_the_form(client):
     page = client.post("/compare", data={"prompt": "a dog", "target_model": ["flux", ""]}).get_data(as_text=True)
-    assert "Name at least two models, or one model and two seeds." in page
-    page = client.post("/compare", data={"prompt": "a dog", "target_model": ["a", "b", "c"], "seeds": "1, 2, 3"})
+    assert "Name at least two models, or one model and two seeds" in page
+    page = client.post("/compare", data={"prompt": "a dog", "target_model": ["a", "b", "c"], "y_axis": "seed",
+                                         "y_values": "1, 2, 3, 4, 5, 6"})
     assert page.status_code == 400
-    assert "At most 8 images side by side: 3 models × 3 seeds is 9." in page.get_data(as_text=True)
+    assert "At most 16 images in one grid: 3 models × 6 seeds is 18." in page.get_data(as_text=True)
     assert all(f'value="{model}"' in page.get_data(as_text=True) for model in "abc")
 
 

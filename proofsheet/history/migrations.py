@@ -92,4 +92,28 @@ MIGRATIONS = [
     ALTER TABLE generations ADD COLUMN server TEXT NOT NULL DEFAULT 'default';
     CREATE INDEX generations_server ON generations(server);
     """,
+    # For an audience: stars, saved prompts, X/Y grid layouts, and blind votes (arena rounds) with their reveal.
+    """
+    ALTER TABLE generations ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX generations_starred ON generations(starred);
+    CREATE TABLE prompts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        prompt TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    ALTER TABLE groups ADD COLUMN layout_json TEXT;
+    -- A round's contenders (label, grid position, server, model) are kept here, not only in the generations,
+    -- so that the leaderboard keeps its votes when a generation is deleted.
+    CREATE TABLE arena_rounds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id INTEGER NOT NULL REFERENCES groups(id),
+        created_at REAL NOT NULL,
+        category TEXT,
+        contenders_json TEXT NOT NULL,
+        vote TEXT,
+        voted_at REAL
+    );
+    CREATE INDEX arena_rounds_voted ON arena_rounds(voted_at);
+    """,
 ]

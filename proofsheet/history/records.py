@@ -71,6 +71,7 @@ class StoredGeneration:
     cost: "Cost | None" = None  # estimated from the price table in the data folder
     via: str = "proofsheet"  # or "v1": a program's call through Proofsheet's /v1 endpoint
     server: str = "default"  # the named image server asked
+    starred: bool = False
 
     @property
     def api_base(self) -> str:
@@ -105,7 +106,7 @@ class StoredGeneration:
             "source": {"generation": self.source_generation, "image": self.source_image,
                        "permalink": f"/generations/{self.source_generation}"} if self.source_generation else None,
             "inputs": [item.to_dict() for item in self.inputs], "edits": self.edits, "via": self.via,
-            "server": {"name": self.server, "api_base": self.api_base},
+            "server": {"name": self.server, "api_base": self.api_base}, "starred": self.starred,
         }
 
 
@@ -151,6 +152,26 @@ class Group:
     prompt: str
     cells: list[dict[str, Any]]
     generations: list[StoredGeneration]
+    layout: dict[str, Any] | None = None  # an X/Y grid's column and row labels; None: one row of cells
+
+    @property
+    def columns(self) -> list[str]:
+        """The grid's column labels: the layout's, else one column a cell."""
+        if self.layout:
+            return self.layout["columns"]
+        many = len({cell.get("server") or "" for cell in self.cells}) > 1
+        return [cell_label(cell, many) for cell in self.cells]
+
+    @property
+    def rows(self) -> list[str]:
+        return self.layout["rows"] if self.layout else []
+
+    def label_of(self, position: int) -> str:
+        """A cell's caption: its column, and its row when the grid has rows."""
+        columns = self.columns
+        if not self.rows:
+            return columns[position] if position < len(columns) else ""
+        return f"{columns[position % len(columns)]} · {self.rows[position // len(columns)]}"
 
     def generation_at(self, position: int) -> StoredGeneration | None:
         return next((g for g in self.generations if g.group_position == position), None)
@@ -164,8 +185,15 @@ class Group:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "prompt": self.prompt, "cells": self.cells, "permalink": f"/compare/{self.id}",
+                "columns": self.columns, "rows": self.rows,
                 "results": [generation.to_dict() for generation in self.generations],
                 "cost": self.cost.to_dict() if self.cost else None}
+
+
+def cell_label(cell: dict[str, Any], with_server: bool) -> str:
+    """A comparison cell as its heading names it: (server ·) model, and its seed when it has one."""
+    label = f"{cell.get('server') or 'default'} · {cell['model']}" if with_server else str(cell.get("model", ""))
+    return f"{label} · seed {cell['seed']}" if cell.get("seed") is not None else label
 
 
 @dataclass
@@ -191,7 +219,7 @@ def generation_from_row(row: sqlite3.Row) -> StoredGeneration:
         group_id=row["group_id"], group_position=row["group_position"],
         usage=json.loads(row["usage_json"]) if row["usage_json"] else None, echo=json.loads(row["echo_json"]),
         kind=row["kind"], source_generation=row["source_generation"], source_image=row["source_image"],
-        via=row["via"], server=row["server"],
+        via=row["via"], server=row["server"], starred=bool(row["starred"]),
     )
 
 

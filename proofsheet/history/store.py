@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 FOLDER_MARK = "history.id"
 GALLERY_ROW = (
     "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
-    "g.group_id, g.via, g.server, "
+    "g.group_id, g.via, g.server, g.starred, "
     "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
     "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
     " ORDER BY i.position LIMIT 1) AS cover FROM generations g"
@@ -279,15 +279,24 @@ class Store:
             self.db.executemany("INSERT INTO inputs (generation_id, role, position, sha256, format, width, height, "
                                 "bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def create_group(self, prompt: str, cells: list[dict[str, Any]]) -> int:
-        """A comparison: one prompt, several cells (models or seeds), shown as one grid."""
+    def create_group(self, prompt: str, cells: list[dict[str, Any]], layout: dict[str, Any] | None = None) -> int:
+        """A comparison: one prompt, several cells (models, seeds, prompts...), shown as one grid.
+
+        `layout` names the grid's columns and rows ({"columns": [...], "rows": [...], "row_axis": ...}); cell
+        positions run along the rows.
+        """
         with self._writing():
-            cursor = self.db.execute("INSERT INTO groups (created_at, prompt, cells_json) VALUES (?, ?, ?)",
-                                     (time.time(), prompt, json.dumps(cells, ensure_ascii=False)))
+            cursor = self.db.execute("INSERT INTO groups (created_at, prompt, cells_json, layout_json) VALUES (?, ?, ?, ?)",
+                                     (time.time(), prompt, json.dumps(cells, ensure_ascii=False),
+                                      json.dumps(layout, ensure_ascii=False) if layout else None))
         return int(cursor.lastrowid)
 
     def _writing(self) -> "_Writing":
         return _Writing(self.folder)
+
+    def writing(self) -> "_Writing":
+        """For the books kept beside the history (arena votes, saved prompts): a failed write says why."""
+        return self._writing()
 
     def finish(self, generation_id: int, result: GenerationResult) -> str:
         """Keep the result: files first, then one transaction for the rows. Returns the final status.
@@ -392,6 +401,17 @@ class Store:
                         path.unlink(missing_ok=True)
         return deleted
 
+    def star(self, generation_id: int, starred: bool | None = None) -> bool | None:
+        """Star (or unstar; by default toggle) a generation: its new state, or None when there is no such one."""
+        if not _is_id(generation_id):
+            return None
+        with self._writing():
+            changed = self.db.execute("UPDATE generations SET starred = CASE WHEN ? IS NULL THEN 1 - starred ELSE ? END "
+                                      "WHERE id=?", (starred, starred, generation_id)).rowcount
+        if not changed:
+            return None
+        return bool(self.db.execute("SELECT starred FROM generations WHERE id=?", (generation_id,)).fetchone()[0])
+
     def _is_kept(self, sha256: str) -> bool:
         return bool(self.db.execute("SELECT 1 FROM images WHERE sha256=? UNION ALL SELECT 1 FROM inputs WHERE "
                                     "sha256=? LIMIT 1", (sha256, sha256)).fetchone())
@@ -465,7 +485,8 @@ class Store:
         ids = [r[0] for r in self.db.execute(
             "SELECT id FROM generations WHERE group_id=? ORDER BY group_position, id", (group_id,))]
         generations = [generation for generation in map(self.get, ids) if generation]
-        return Group(row["id"], row["created_at"], row["prompt"], json.loads(row["cells_json"]), generations)
+        return Group(row["id"], row["created_at"], row["prompt"], json.loads(row["cells_json"]), generations,
+                     json.loads(row["layout_json"]) if row["layout_json"] else None)
 
     def raw_body_file(self, generation_id: int) -> Path | None:
         """The response body exactly as received, found through the database."""
@@ -506,8 +527,8 @@ class Store:
         return path
 
     def gallery(self, page: int = 1, per_page: int = 24, query: str = "", model: str = "", outcome: str = "",
-                server: str = "") -> GalleryPage:
-        where, params = _gallery_filter(query, model, outcome, server)
+                server: str = "", starred: bool = False) -> GalleryPage:
+        where, params = _gallery_filter(query, model, outcome, server, starred)
         total = self.db.execute(f"SELECT COUNT(*) FROM generations g {where}", params).fetchone()[0]
         rows = self.db.execute(f"{GALLERY_ROW} {where} ORDER BY g.id DESC LIMIT ? OFFSET ?",
                                (*params, per_page, (page - 1) * per_page)).fetchall()
@@ -626,8 +647,9 @@ def _status_of(result: GenerationResult) -> str:
     return "failed"
 
 
-def _gallery_filter(query: str, model: str, outcome: str, server: str = "") -> tuple[str, list[Any]]:
-    clauses, params = [], []
+def _gallery_filter(query: str, model: str, outcome: str, server: str = "", starred: bool = False
+                    ) -> tuple[str, list[Any]]:
+    clauses, params = ["g.starred = 1"] if starred else [], []
     if server:
         clauses.append("g.server = ?")
         params.append(server)

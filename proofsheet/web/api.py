@@ -5,10 +5,10 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from proofsheet.generation_request import parse_compare, parse_request
+from proofsheet.generation_request import MAX_ANY_PROMPT, parse_compare, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
-                                    page_number, refusal, runner, server, store, valid)
+                                    page_number, prompt_book, refusal, runner, server, store, valid)
 from proofsheet.web.guards import json_api_only
 from proofsheet.web.streaming import stream_generation
 
@@ -57,8 +57,9 @@ def api_start_group() -> Any:
     group_id = runner().start_compare(parsed)
     if isinstance(group_id, Problem):
         return refusal(group_id)
-    return jsonify({"id": group_id, "permalink": f"/compare/{group_id}",
-                    "cells": [cell.to_cell() for cell in parsed.cells]}), 201
+    layout = parsed.layout or {}
+    return jsonify({"id": group_id, "permalink": f"/compare/{group_id}", "cells": [cell.to_cell() for cell in parsed.cells],
+                    "columns": layout.get("columns"), "rows": layout.get("rows") or []}), 201
 
 
 @api.get("/models")
@@ -76,7 +77,7 @@ def api_generations() -> Any:
     filters = gallery_filters()
     per_page = max(1, min(request.args.get("per_page", 24, type=int), 1000))
     result = store().gallery(page=page_number(), per_page=per_page, query=filters["q"], model=filters["model"],
-                             outcome=filters["outcome"], server=filters["server"])
+                             outcome=filters["outcome"], server=filters["server"], starred=filters["starred"] == "1")
     for row in result.rows:
         cover = row.pop("cover")
         row["thumbnail"] = f"/thumbnails/{cover}.webp" if cover else None
@@ -96,6 +97,44 @@ def api_delete(generation_id: int) -> Any:
     if not store().delete(generation_id):
         return api_error(404, "not_found", f"There is no generation {generation_id}.")
     return jsonify({"deleted": generation_id})
+
+
+@api.post("/generations/<id:generation_id>/star")
+def api_star(generation_id: int) -> Any:
+    """Toggle the star, or set it with {"starred": true|false}."""
+    wanted = json_body().get("starred") if request.content_length else None
+    if wanted is not None and not isinstance(wanted, bool):
+        return api_error(400, "bad_request", "\"starred\" must be true or false (or leave it out to toggle).")
+    starred = store().star(generation_id, wanted)
+    if starred is None:
+        return api_error(404, "not_found", f"There is no generation {generation_id}.")
+    return jsonify({"id": generation_id, "starred": starred})
+
+
+@api.get("/prompts")
+def api_prompts() -> Any:
+    return jsonify({"prompts": prompt_book().all()})
+
+
+@api.post("/prompts")
+def api_save_prompt() -> Any:
+    body = json_body()
+    name, prompt = body.get("name"), body.get("prompt")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 80 or "\n" in name:
+        return api_error(400, "bad_request", "Name the prompt with one line of at most 80 characters.",
+                         fields={"name": "Name the prompt with one line of at most 80 characters."})
+    if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > MAX_ANY_PROMPT:
+        return api_error(400, "bad_request", f"The prompt must be text of 1 to {MAX_ANY_PROMPT:,} characters.",
+                         fields={"prompt": f"The prompt must be text of 1 to {MAX_ANY_PROMPT:,} characters."})
+    saved, new = prompt_book().save(name.strip(), prompt.strip())
+    return jsonify(saved), 201 if new else 200
+
+
+@api.delete("/prompts/<id:prompt_id>")
+def api_delete_prompt(prompt_id: int) -> Any:
+    if not prompt_book().delete(prompt_id):
+        return api_error(404, "not_found", f"There is no saved prompt {prompt_id}.")
+    return jsonify({"deleted": prompt_id})
 
 
 @api.post("/cancel")

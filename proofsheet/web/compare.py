@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from proofsheet.generation_request import RequestErrors, parse_compare
+from proofsheet.history.records import Group
 from proofsheet.results import Problem
 from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, store, unknown_server
 from proofsheet.web.pages import form_values
@@ -18,7 +19,7 @@ def compare_form() -> str:
     values: dict[str, Any] = {"targets": [], "response_format": ""}
     group = store().group(id_arg("from"))
     if group:
-        values = _compare_values(group.cells)
+        values = _compare_values(group)
     return render_template("compare.html", values=values, errors={}, group=None)
 
 
@@ -41,7 +42,7 @@ def compare() -> Any:
 @compare_pages.get("/compare/<id:group_id>")
 def compare_page(group_id: int) -> str:
     group = store().group(group_id) or abort(404)
-    return render_template("compare.html", values=_compare_values(group.cells), errors={}, group=group)
+    return render_template("compare.html", values=_compare_values(group), errors={}, group=group)
 
 
 @compare_pages.get("/generations/<id:generation_id>/cell")
@@ -60,9 +61,16 @@ def compare_fields(form: Any) -> dict[str, Any]:
     return fields
 
 
-def _compare_values(cells: list[dict[str, Any]]) -> dict[str, Any]:
-    values = form_values(cells[0])
+def _compare_values(group: Group) -> dict[str, Any]:
+    """The comparison's form, filled again: its rows of (server, model), and its row axis."""
+    cells, layout = group.cells, group.layout or {}
+    values = form_values({**cells[0], "prompt": group.prompt})
     values["targets"] = list({(cell.get("server"), cell["model"]): {"server": cell.get("server"), "model": cell["model"]}
                               for cell in cells}.values())
-    values["seeds"] = ", ".join(dict.fromkeys(str(cell["seed"]) for cell in cells if cell.get("seed") is not None))
+    axis = layout.get("y_axis") or ("seed" if any(cell.get("seed") is not None for cell in cells) else "")
+    given = layout.get("y_values") or list(dict.fromkeys(cell["seed"] for cell in cells if cell.get("seed") is not None))
+    values["y_axis"] = axis
+    values["y_values"] = ("\n" if axis == "prompt" else ", ").join(str(value) for value in given)
+    for name in ("seed", layout.get("row_axis") or ""):
+        values.pop(name, None)  # set by each row, not by the form
     return values

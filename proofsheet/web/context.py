@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 
 from proofsheet.generation_request import RequestErrors, has_lone_surrogate
 from proofsheet.generations import Runner
+from proofsheet.history.prompts import PromptBook
 from proofsheet.history.store import Store
 from proofsheet.results import Problem
 from proofsheet.upstream.client import ImageServerClient
@@ -62,6 +63,10 @@ def runner() -> Runner:
     return current_app.extensions["runner"]
 
 
+def prompt_book() -> PromptBook:
+    return current_app.extensions["prompts"]
+
+
 def catalog() -> ModelCatalog:
     return server().catalog
 
@@ -89,7 +94,7 @@ def gallery_filters() -> dict[str, str]:
     outcome = request.args.get("outcome", "")
     return {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],
             "outcome": outcome if outcome in ("succeeded", "failed") else "",
-            "server": request.args.get("server", "")[:40]}
+            "server": request.args.get("server", "")[:40], "starred": "1" if request.args.get("starred") == "1" else ""}
 
 
 def page_number() -> int:
@@ -127,7 +132,8 @@ def valid(parsed: Any) -> Any:
 
 
 def asked_requests(parsed: Any) -> list[Any]:
-    """The generation requests inside a parsed generation, edit or comparison."""
+    """The generation requests inside a parsed generation, edit, comparison or arena round."""
+    parsed = getattr(parsed, "compare", parsed)
     return getattr(parsed, "cells", None) or [getattr(parsed, "request", parsed)]
 
 

@@ -36,7 +36,7 @@ def json_api_only() -> Any:
         return api_error(403, "forbidden_origin", "Requests from another site are refused.")
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         return api_error(403, "forbidden_origin", "Requests from another site are refused.")
-    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json" and request.content_length:
         return api_error(415, "bad_request", "Send the body as JSON with Content-Type: application/json.")
     return None
 
@@ -81,7 +81,7 @@ def own_origin(origin: str) -> bool:
 
 
 def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)  # or a response's stricter own
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"

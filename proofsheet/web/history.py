@@ -6,9 +6,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 
 from proofsheet.web.context import ID, gallery_filters, page_number, store
+from proofsheet.web.guards import own_origin
 
 history = Blueprint("history", __name__)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -24,15 +25,27 @@ def raw_json(generation_id: int) -> Response:
 
 @history.post("/generations/<id:generation_id>/delete")
 def delete_generation(generation_id: int) -> Any:
+    generation = store().get(generation_id) or abort(404)
     store().delete(generation_id) or abort(404)
+    images = len(generation.shown_images)
+    prompt = generation.prompt if len(generation.prompt) <= 80 else generation.prompt[:79] + "…"
+    flash(f"Deleted #{generation_id} “{prompt}” ({generation.model}) and its {images} image{'s' * (images != 1)}.")
     return redirect(url_for("history.gallery"), code=303)
+
+
+@history.post("/generations/<id:generation_id>/star")
+def star_generation(generation_id: int) -> Any:
+    """Without JavaScript: toggle the star and come back to the page that asked."""
+    store().star(generation_id) is not None or abort(404)
+    back = request.referrer if request.referrer and own_origin(request.referrer) else None
+    return redirect(back or url_for("pages.generation_page", generation_id=generation_id), code=303)
 
 
 @history.get("/generations")
 def gallery() -> str:
     filters = gallery_filters()
     result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
-                             outcome=filters["outcome"], server=filters["server"])
+                             outcome=filters["outcome"], server=filters["server"], starred=filters["starred"] == "1")
     return render_template("gallery.html", page=result, filters=filters, models=store().models(),
                            servers_used=store().servers(),
                            spending=store().spending(), prices_problem=store().prices.problem)

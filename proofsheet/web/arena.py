@@ -1,0 +1,140 @@
+"""The blind vote (arena): one prompt, two to four contenders behind letters; the audience votes, then the names show.
+
+Before the vote, nothing the page shows or fetches names a model or a server: images are addressed by their content
+hash, failures are told without their message (it may name the model), and links to the generations come with the
+reveal.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+
+from proofsheet.generation_request import RequestErrors, parse_arena
+from proofsheet.history.arena import LABELS, VOTES, ArenaBook, ArenaRound
+from proofsheet.history.records import Group
+from proofsheet.results import Problem
+from proofsheet.web.compare import compare_fields
+from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, id_arg, json_body, refusal, runner,
+                                    servers, store, unknown_server, valid)
+from proofsheet.web.guards import json_api_only
+
+arena = Blueprint("arena", __name__)
+
+
+def book() -> ArenaBook:
+    return current_app.extensions["arena"]
+
+
+@arena.before_request
+def _json_api_guard() -> Any:
+    return json_api_only() if request.path.startswith("/api/") else None
+
+
+@arena.get("/arena")
+def arena_form() -> str:
+    values: dict[str, Any] = {"targets": []}
+    earlier = book().get(id_arg("from"))
+    group = store().group(earlier.group_id) if earlier and earlier.voted else None
+    if earlier and group:  # the same contenders again; only after the vote, so that no name shows before one
+        values = {"prompt": group.prompt, "category": earlier.category or "",
+                  "targets": [{"server": c.server, "model": c.model} for c in sorted(earlier.contenders,
+                                                                                     key=lambda c: c.position)]}
+    return render_template("arena.html", values=values, errors={})
+
+
+@arena.post("/arena")
+def arena_start() -> Any:
+    fields = compare_fields(request.form)
+    parsed = parse_arena(fields, from_form=True)
+    problem = None if isinstance(parsed, RequestErrors) else unknown_server(*parsed.compare.cells)
+    if isinstance(parsed, RequestErrors) or problem:
+        errors = parsed if isinstance(parsed, RequestErrors) else {"targets": problem.message}
+        return render_template("arena.html", values=fields, errors=errors), 400
+    started = _run(parsed)
+    if isinstance(started, Problem):
+        return render_template("arena.html", values=fields, errors={"form": started.message}), \
+            REFUSAL_STATUS[started.kind]
+    return redirect(url_for("arena.round_page", round_id=started.id), code=303)
+
+
+@arena.get("/arena/<id:round_id>")
+def round_page(round_id: int) -> str:
+    found, group = _round(round_id)
+    return render_template("arena_round.html", round=found, group=group,
+                           shown=found.reveal(group) if found.voted else found.blind(group))
+
+
+@arena.post("/arena/<id:round_id>/vote")
+def vote_form(round_id: int) -> Any:
+    found, _ = _round(round_id)
+    problem = _vote(found, request.form.get("winner"))
+    if problem and problem[0] != 409:
+        abort(*problem)
+    return redirect(url_for("arena.round_page", round_id=round_id), code=303)
+
+
+@arena.get("/arena/leaderboard")
+def leaderboard_page() -> str:
+    category = request.args.get("category", "").strip()[:60] or None
+    return render_template("leaderboard.html", standings=book().leaderboard(category), category=category,
+                           categories=book().categories())
+
+
+@arena.post("/api/arena")
+def api_arena() -> Any:
+    body = json_body()
+    parsed = valid(parse_arena(body))
+    started = _run(parsed)
+    if isinstance(started, Problem):
+        return refusal(started)
+    _, group = _round(started.id)
+    return jsonify(started.blind(group)), 201
+
+
+@arena.get("/api/arena/<id:round_id>")
+def api_round(round_id: int) -> Any:
+    found, group = _round(round_id)
+    return jsonify(found.reveal(group) if found.voted else found.blind(group))
+
+
+@arena.post("/api/arena/<id:round_id>/vote")
+def api_vote(round_id: int) -> Any:
+    found, _ = _round(round_id)
+    winner = json_body().get("winner")
+    problem = _vote(found, winner)
+    if problem:
+        return api_error(problem[0], "bad_request" if problem[0] == 400 else "already_voted", problem[1])
+    found, group = _round(round_id)
+    return jsonify(found.reveal(group))
+
+
+@arena.get("/api/arena/leaderboard")
+def api_leaderboard() -> Any:
+    category = request.args.get("category", "").strip()[:60] or None
+    return jsonify({"category": category, "standings": [s.to_dict() for s in book().leaderboard(category)],
+                    "categories": book().categories()})
+
+
+def _run(parsed: Any) -> ArenaRound | Problem:
+    group = runner().compare(parsed.compare, gone=asker_gone())
+    if isinstance(group, Problem):
+        return group
+    return book().start(group, parsed.category, servers().default_name)
+
+
+def _round(round_id: int) -> tuple[ArenaRound, Group]:
+    found = book().get(round_id)
+    group = store().group(found.group_id) if found else None
+    if found is None or group is None:
+        abort(404)
+    return found, group
+
+
+def _vote(found: ArenaRound, winner: Any) -> tuple[int, str] | None:
+    allowed = [c.label for c in found.contenders] + list(VOTES)
+    if winner not in allowed:
+        return 400, f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
+    if not book().vote(found.id, winner):
+        return 409, "This round already has its vote."
+    return None
