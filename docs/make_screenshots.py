@@ -60,7 +60,22 @@ def main() -> None:
         across = client.post("/api/compare", json={"prompt": "A lighthouse on a cliff at dawn, oil painting", "targets": [
             {"server": "default", "model": "flux"}, {"server": "openai-like", "model": "gpt-image-1"},
             {"server": "openai-like", "model": "dall-e-3"}]}).get_json()
+        blind = client.post("/api/arena", json={"prompt": "A red fox in the snow, watercolour", "category": "animals",
+                                                "contenders": [{"model": "flux"}, {"model": "dall-e-3"}]}).get_json()
+        for winner in ("B", "A", "tie", "B"):
+            voted = client.post("/api/arena", json={"prompt": "A lighthouse on a cliff at dawn", "category": "places",
+                                                    "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"},
+                                                                   {"model": "gpt-image-1", "server": "openai-like"}]}
+                                ).get_json()
+            client.post(f"/api/arena/{voted['id']}/vote", json={"winner": winner})
+        grid = client.post("/api/compare", json={"prompt": "A fox in the snow, watercolour", "size": "768x768",
+                                                 "models": ["flux", "dall-e-3", "gpt-image-1"],
+                                                 "prompt_sr": ["fox", "whale", "owl"]}).get_json()
+        client.post(f"/api/generations/{result['id']}/star")
+        (out / "contact-sheet.png").write_bytes(client.get(f"/compare/{grid['id']}/contact-sheet.png").get_data())
         shots = {"result": f"/generations/{result['id']}", "compare": f"/compare/{group['id']}",
+                 "arena": blind["permalink"], "arena-reveal": voted["permalink"], "leaderboard": "/arena/leaderboard",
+                 "present": f"/present?group={grid['id']}", "grid": f"/compare/{grid['id']}",
                  "servers": "/servers", "compare-servers": f"/compare/{across['id']}",
                  "gallery": "/generations", "main": "/", "edit": f"/generations/{edit['id']}"}
         with sync_playwright() as playwright:

@@ -133,6 +133,9 @@ def test_prompt_search_replace_and_a_field_axis(client, demo_server):
     assert [r["request"]["prompt"] for r in sr["results"]] == ["a fox in the snow", "a whale in the snow",
                                                                "a owl in the snow"]
     assert sr["rows"] == ["fox", "whale", "owl"]
+    again = client.get(sr["permalink"]).get_data(as_text=True)  # the form comes back ready to run again
+    assert "a fox in the snow</textarea>" in again and "fox, whale, owl</textarea>" in again
+    assert '<option value="prompt_sr" selected>' in again
     quality = client.post("/api/compare", json={"prompt": "a fox", "models": ["gpt-image-1", "dall-e-3"],
                                                 "y_axis": "quality", "y_values": ["standard", "hd"]})
     assert quality.status_code == 400 and "quality" in quality.get_json()["error"]["message"].lower()

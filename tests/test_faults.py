@@ -158,7 +158,8 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=8)
 FIELDS = ["prompt", "model", "response_format", "n", "size", "seed", "negative_prompt", "client_ref", "models",
-          "seeds", "group_id", "group_position"]
+          "seeds", "group_id", "group_position", "server", "targets", "contenders", "category", "prompts", "prompt_sr",
+          "y_axis", "y_values", "winner", "starred", "name", "target_model", "target_server"]
 bodies = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=10), json_values, max_size=6)
 hypothesis_settings = settings(max_examples=150, deadline=None,
                                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -177,7 +178,8 @@ def unreachable_client(tmp_path):
 
 
 @hypothesis_settings
-@given(path=st.sampled_from(["/api/generate", "/api/compare", "/api/groups", "/api/cancel"]), body=bodies)
+@given(path=st.sampled_from(["/api/generate", "/api/compare", "/api/groups", "/api/cancel", "/api/arena",
+                              "/api/prompts", "/api/generations/1/star", "/api/arena/1/vote"]), body=bodies)
 def test_fuzzed_json_never_gets_a_5xx_and_always_a_message(unreachable_client, path, body):
     raw = json.dumps(body, ensure_ascii=True).encode()  # ASCII escapes carry any code point, surrogates included
     response = unreachable_client.post(path, data=raw, content_type="application/json")
@@ -186,7 +188,7 @@ def test_fuzzed_json_never_gets_a_5xx_and_always_a_message(unreachable_client, p
 
 
 @hypothesis_settings
-@given(path=st.sampled_from(["/generate", "/compare"]),
+@given(path=st.sampled_from(["/generate", "/compare", "/arena"]),
        form=st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=10), st.text(max_size=50), max_size=6))
 def test_fuzzed_forms_never_get_a_5xx_and_always_a_message(unreachable_client, path, form):
     response = unreachable_client.post(path, data=form)
@@ -200,8 +202,26 @@ def test_fuzzed_forms_never_get_a_5xx_and_always_a_message(unreachable_client, p
 def test_fuzzed_addresses_never_get_a_5xx(unreachable_client, segment, query):
     for path in (f"/generations/{segment}", f"/compare/{segment}", f"/api/generations/{segment}",
                  f"/images/{segment}", f"/generations/export?id={query}", f"/?from={query}",
-                 f"/generations?page={query}&q={query}", f"/api/generations?per_page={query}"):
+                 f"/generations?page={query}&q={query}", f"/api/generations?per_page={query}",
+                 f"/arena/{segment}", f"/present?ids={query}", f"/present?group={query}&round={query}",
+                 f"/compare/{segment}/contact-sheet.png", f"/generations/contact-sheet.html?id={query}",
+                 f"/arena/leaderboard?category={query}", f"/generations?starred={query}&server={query}",
+                 f"/api/models?server={query}", f"/healthz?server={query}", f"/api/servers/{segment}/health"):
         assert unreachable_client.get(path).status_code < 500, path
+
+
+# A server entry never reaches past loopback: its URL is a closed loopback port, or something that is not a URL.
+server_urls = st.sampled_from(["http://127.0.0.1:9/v1", "ftp://127.0.0.1/v1", "", "localhost:8080"]) | \
+    st.text(max_size=30).filter(lambda text: not text.lower().lstrip().startswith(("http:", "https:")))
+
+
+@hypothesis_settings
+@given(entry=st.fixed_dictionaries({"name": json_values, "api_base": server_urls}, optional={
+    "api_key": json_values, "api_key_env": json_values}))
+def test_fuzzed_server_entries_are_refused_with_a_message_and_add_nothing(unreachable_client, entry):
+    response = unreachable_client.post("/api/servers", json=entry)
+    assert 400 <= response.status_code < 500 and message_of(response).strip()
+    assert len(unreachable_client.get("/api/servers").get_json()["servers"]) == 1
 
 
 @pytest.mark.parametrize("reply, state, words", [

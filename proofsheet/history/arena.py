@@ -74,6 +74,7 @@ class ArenaBook:
     def __init__(self, store: Store, rng: random.Random | None = None) -> None:
         self.store = store
         self.rng = rng or random.SystemRandom()
+        self._fitted: dict[str | None, tuple[tuple[Any, ...], list[Standing]]] = {}  # per category, until a vote
 
     def start(self, group: Group, category: str | None, default_server: str) -> ArenaRound:
         """A round for a finished comparison: its cells behind letters, in random order."""
@@ -107,6 +108,18 @@ class ArenaBook:
             "ORDER BY category")]
 
     def leaderboard(self, category: str | None = None) -> list[Standing]:
+        """Every contender ranked; worked out again only when a vote has come in since (fitting takes a while)."""
+        key = tuple(self.store.db.execute(
+            "SELECT COUNT(*), MAX(voted_at) FROM arena_rounds WHERE vote IS NOT NULL AND (? IS NULL OR category = ?)",
+            (category, category)).fetchone())
+        cached = self._fitted.get(category)
+        if cached and cached[0] == key:
+            return cached[1]
+        ranked = self._rank(category)
+        self._fitted[category] = (key, ranked)
+        return ranked
+
+    def _rank(self, category: str | None) -> list[Standing]:
         rounds = []
         for row in self.store.db.execute(
                 "SELECT contenders_json, vote FROM arena_rounds WHERE vote IS NOT NULL AND (? IS NULL OR category = ?) "

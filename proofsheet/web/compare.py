@@ -71,6 +71,6 @@ def _compare_values(group: Group) -> dict[str, Any]:
     given = layout.get("y_values") or list(dict.fromkeys(cell["seed"] for cell in cells if cell.get("seed") is not None))
     values["y_axis"] = axis
     values["y_values"] = ("\n" if axis == "prompt" else ", ").join(str(value) for value in given)
-    for name in ("seed", layout.get("row_axis") or ""):
-        values.pop(name, None)  # set by each row, not by the form
+    for name in ("seed", axis):
+        values.pop(name, None)  # set by each row, not by the form (a search/replace keeps the prompt it works on)
     return values

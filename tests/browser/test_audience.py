@@ -132,3 +132,49 @@ def test_a_saved_prompt_is_picked_back_into_the_prompt_box(page, live_app):
     page.goto(live_app.url + "/compare")  # the same picker on every form
     page.select_option("#saved-prompt", label="lighthouse")
     expect(page.locator("#prompt")).to_have_value("A lighthouse on a cliff at dawn, oil painting")
+
+
+def test_polish_for_the_room_whole_errors_full_width_messages_and_an_empty_compare_form(page, live_app):
+    client = live_app.app.test_client()
+    client.post("/api/generate", json={"prompt": "a long failure", "model": "no-such-model-" + "x" * 150})
+    page.goto(live_app.url + "/generations")
+    error = page.locator(".gallery-error").first
+    expect(error).to_contain_text("Model not found")
+    assert error.evaluate("e => e.scrollHeight <= e.clientHeight + 1 && e.scrollWidth <= e.clientWidth + 1")
+    assert error.inner_text().rstrip().endswith("x")  # the whole message, to its last character
+
+    page.goto(live_app.url + "/")
+    page.fill("#prompt", "a cat")
+    page.click("text=More options")
+    page.fill("#n", "99")
+    page.click("#generate-button")
+    message = page.locator("#n-error")
+    expect(message).to_contain_text("between 1 and 10")
+    grid = page.locator(".more-options .form-grid").first.bounding_box()
+    assert message.bounding_box()["width"] > 0.9 * grid["width"]  # under its field, at the form's full width
+    assert message.bounding_box()["y"] > page.locator("#n").bounding_box()["y"]
+
+    page.goto(live_app.url + "/compare")
+    first = page.locator("#target-model-0")
+    expect(first).to_have_value("")
+    expect(first).to_have_attribute("placeholder", "flux")
+
+
+def test_the_lightbox_keeps_the_image_centred_at_every_zoom(page, live_app):
+    made = live_app.app.test_client().post("/api/generate", json={"prompt": "zoom me", "size": "1024x1024"}).get_json()
+    page.goto(live_app.url + made["permalink"])
+    page.locator(".image-card img").first.click()
+    stage = page.locator(".lightbox-stage")
+    image = page.locator(".lightbox-image")
+    for key in ("", "+", "+", "-", "0"):
+        if key:
+            page.keyboard.press(key)
+        page.wait_for_timeout(100)
+        centre = page.evaluate("""() => {
+            const stage = document.querySelector('.lightbox-stage').getBoundingClientRect();
+            const image = document.querySelector('.lightbox-image').getBoundingClientRect();
+            return [image.left + image.width / 2 - (stage.left + stage.width / 2),
+                    image.top + image.height / 2 - (stage.top + stage.height / 2)];
+        }""")
+        assert abs(centre[0]) < 3 and abs(centre[1]) < 3, (key, centre)
+    assert stage.is_visible() and image.is_visible()
