@@ -336,3 +336,17 @@ def test_a_killed_process_restarts_with_its_servers_and_a_backup_holds_no_key(tm
     assert code == 0 and "keys (server-keys.json) are not copied" in printed
     assert (tmp_path / "backup" / SERVERS_FILE).exists() and not (tmp_path / "backup" / KEYS_FILE).exists()
     assert not [path for path in (tmp_path / "backup").rglob("*") if path.is_file() and KEY.encode() in path.read_bytes()]
+
+
+def test_an_edit_goes_to_the_server_it_names(two, keyed_server, demo_server):
+    app, client = two
+    from tests.conftest import png_bytes
+
+    made = client.post("/api/edit", content_type="multipart/form-data", data={
+        "prompt": "a red door", "model": "gpt-image-1", "server": "second",
+        "image": (io.BytesIO(png_bytes()), "door.png")}).get_json()
+    assert made["status"] == "ok" and made["server"]["name"] == "second"
+    assert made["endpoint"] == keyed_server.api_base + "/images/edits" and keyed_server.requests_seen
+    refused = client.post("/api/edit", content_type="multipart/form-data", data={
+        "prompt": "a red door", "server": "nope", "image": (io.BytesIO(png_bytes()), "door.png")})
+    assert refused.status_code == 400 and "no server named 'nope'" in refused.get_json()["error"]["message"]
