@@ -360,7 +360,7 @@ def draw_image(prompt: str, model: str, width: int, height: int, seed: int = 0, 
     if grain:  # a photo-like, barely compressible texture for benchmarks
         noise = Image.merge("RGB", [Image.effect_noise((width, height), 40) for _ in range(3)])
         image = ImageChops.add(ImageChops.multiply(image, Image.new("RGB", image.size, (200,) * 3)), noise, 1.0, -40)
-    _draw_label(image, prompt, model)
+    _draw_label(image, prompt)
     if transparent:  # the picture on a round card, its corners see-through
         card = Image.new("L", image.size, 0)
         ImageDraw.Draw(card).rounded_rectangle((0, 0, width - 1, height - 1), radius=min(width, height) // 5, fill=255)
@@ -396,7 +396,7 @@ def draw_edit(source: bytes, mask: bytes | None, prompt: str, model: str, width:
         editable = alpha.point(lambda value: 255 if value == 0 else 0)
         image.paste(Image.new("RGB", image.size, (255, 80, 160)), (0, 0),
                     editable.point(lambda value: value * 45 // 100))
-    _draw_label(image, "edit: " + prompt, model)
+    _draw_label(image, "edit: " + prompt)
     return _encode(image, image_format)
 
 
@@ -417,7 +417,8 @@ def _draw_circles(image: Image.Image, rng: random.Random, hue: float) -> None:
     image.paste(overlay, (0, 0), overlay)
 
 
-def _draw_label(image: Image.Image, prompt: str, model: str) -> None:
+def _draw_label(image: Image.Image, prompt: str) -> None:
+    """The demo mark and the prompt. Not the model: pages name it beside each image, and a blind vote must not."""
     draw = ImageDraw.Draw(image)
     edge = min(image.size)
     big = ImageFont.load_default(size=max(10, edge // 14))
@@ -426,7 +427,6 @@ def _draw_label(image: Image.Image, prompt: str, model: str) -> None:
     draw.text((margin, margin), "DEMO · not AI", font=big, fill="white", stroke_width=max(1, edge // 256),
               stroke_fill=(0, 0, 0))
     lines = textwrap.wrap(prompt, width=max(12, image.width // max(1, edge // 50)))[:6]
-    lines.append(f"model: {model}")
     y = image.height - margin - len(lines) * edge // 22
     for line in lines:
         draw.text((margin, y), line, font=small, fill="white", stroke_width=1, stroke_fill=(0, 0, 0))
