@@ -47,6 +47,7 @@
   if (votes) {
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, textarea, select")) return;
+      if (document.querySelector("dialog[open]")) return; // the lightbox has keys of its own (0 fits the image)
       const button = votes.querySelector(`[data-key="${event.key.toLowerCase()}"]`);
       if (button) {
         event.preventDefault();
