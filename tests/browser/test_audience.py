@@ -178,3 +178,19 @@ def test_the_lightbox_keeps_the_image_centred_at_every_zoom(page, live_app):
         }""")
         assert abs(centre[0]) < 3 and abs(centre[1]) < 3, (key, centre)
     assert stage.is_visible() and image.is_visible()
+
+
+def test_keys_in_the_lightbox_never_cast_a_vote(page, live_app):
+    body = live_app.app.test_client().post("/api/arena", json={
+        "prompt": "look closely first", "size": "256x256", "contenders": [{"model": "flux"}, {"model": "dall-e-3"}]})
+    page.goto(live_app.url + body.get_json()["permalink"])
+    page.locator(".arena-image img").first.click()
+    expect(page.locator("dialog.lightbox")).to_be_visible()
+    page.keyboard.press("+")
+    page.keyboard.press("0")  # the lightbox's "fit", not a tie
+    page.keyboard.press("1")
+    expect(page.locator("dialog.lightbox")).to_have_attribute("data-zoom", "0")
+    page.keyboard.press("Escape")
+    expect(page.locator("#vote-form")).to_be_visible()
+    page.keyboard.press("0")
+    expect(page.locator(".vote-result")).to_have_text("Voted a tie.")
