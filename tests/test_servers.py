@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import stat
+import time
 import zipfile
 
 import openai
@@ -350,3 +351,18 @@ def test_an_edit_goes_to_the_server_it_names(two, keyed_server, demo_server):
     refused = client.post("/api/edit", content_type="multipart/form-data", data={
         "prompt": "a red door", "server": "nope", "image": (io.BytesIO(png_bytes()), "door.png")})
     assert refused.status_code == 400 and "no server named 'nope'" in refused.get_json()["error"]["message"]
+
+
+def test_a_hanging_server_never_holds_the_servers_page(two, fake_server):
+    app, client = two
+    fake_server.on("GET", "/v1/models", json_body={"data": [{"id": "m"}]})
+    assert client.post("/api/servers", json={"name": "slow", "api_base": fake_server.api_base}).status_code == 201
+    fake_server.hang("GET", "/v1/models", limit=10)
+    started = time.monotonic()
+    page = client.get("/servers")
+    assert page.status_code == 200 and "slow" in page.get_data(as_text=True)
+    assert time.monotonic() - started < 1  # the last check is shown at once; the page's script asks again
+    started = time.monotonic()
+    health = client.get("/api/servers/slow/health").get_json()["health"]
+    assert health["state"] == "down" and "did not finish answering within 3 seconds" in health["error"] and time.monotonic() - started < 5
+    assert "not answering" in client.get("/servers").get_data(as_text=True)
