@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from proofsheet.generation_request import RequestErrors, parse_arena
-from proofsheet.history.arena import LABELS, VOTES, ArenaBook, ArenaRound
+from proofsheet.history.arena import LABELS, VOTES, ArenaRound
 from proofsheet.history.records import Group
 from proofsheet.results import Problem
 from proofsheet.web.compare import compare_fields
-from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, id_arg, json_body, refusal, runner,
-                                    servers, store, unknown_server, valid)
+from proofsheet.web.context import (REFUSAL_STATUS, api_error, arena_book, asker_gone, id_arg, json_body, refusal,
+                                    runner, servers, store, unknown_server, valid)
 from proofsheet.web.guards import json_api_only
 
 arena = Blueprint("arena", __name__)
-
-
-def book() -> ArenaBook:
-    return current_app.extensions["arena"]
 
 
 @arena.before_request
@@ -34,7 +30,7 @@ def _json_api_guard() -> Any:
 @arena.get("/arena")
 def arena_form() -> str:
     values: dict[str, Any] = {"targets": []}
-    earlier = book().get(id_arg("from"))
+    earlier = arena_book().get(id_arg("from"))
     group = store().group(earlier.group_id) if earlier and earlier.voted else None
     if earlier and group:  # the same contenders again; only after the vote, so that no name shows before one
         values = {"prompt": group.prompt, "category": earlier.category or "",
@@ -77,8 +73,8 @@ def vote_form(round_id: int) -> Any:
 @arena.get("/arena/leaderboard")
 def leaderboard_page() -> str:
     category = request.args.get("category", "").strip()[:60] or None
-    return render_template("leaderboard.html", standings=book().leaderboard(category), category=category,
-                           categories=book().categories())
+    return render_template("leaderboard.html", standings=arena_book().leaderboard(category), category=category,
+                           categories=arena_book().categories())
 
 
 @arena.post("/api/arena")
@@ -112,19 +108,19 @@ def api_vote(round_id: int) -> Any:
 @arena.get("/api/arena/leaderboard")
 def api_leaderboard() -> Any:
     category = request.args.get("category", "").strip()[:60] or None
-    return jsonify({"category": category, "standings": [s.to_dict() for s in book().leaderboard(category)],
-                    "categories": book().categories()})
+    return jsonify({"category": category, "standings": [s.to_dict() for s in arena_book().leaderboard(category)],
+                    "categories": arena_book().categories()})
 
 
 def _run(parsed: Any) -> ArenaRound | Problem:
     group = runner().compare(parsed.compare, gone=asker_gone())
     if isinstance(group, Problem):
         return group
-    return book().start(group, parsed.category, servers().default_name)
+    return arena_book().start(group, parsed.category, servers().default_name)
 
 
 def _round(round_id: int) -> tuple[ArenaRound, Group]:
-    found = book().get(round_id)
+    found = arena_book().get(round_id)
     group = store().group(found.group_id) if found else None
     if found is None or group is None:
         abort(404)
@@ -135,6 +131,6 @@ def _vote(found: ArenaRound, winner: Any) -> tuple[int, str] | None:
     allowed = [c.label for c in found.contenders] + list(VOTES)
     if winner not in allowed:
         return 400, f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
-    if not book().vote(found.id, winner):
+    if not arena_book().vote(found.id, winner):
         return 409, "This round already has its vote."
     return None

@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 
 from proofsheet.generation_request import RequestErrors, has_lone_surrogate
 from proofsheet.generations import Runner
+from proofsheet.history.arena import ArenaBook
 from proofsheet.history.prompts import PromptBook
 from proofsheet.history.store import Store
 from proofsheet.results import Problem
@@ -61,6 +62,10 @@ def client() -> ImageServerClient:
 
 def runner() -> Runner:
     return current_app.extensions["runner"]
+
+
+def arena_book() -> ArenaBook:
+    return current_app.extensions["arena"]
 
 
 def prompt_book() -> PromptBook:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from proofsheet.history.records import StoredGeneration
-from proofsheet.web.context import ID, id_arg, store
+from proofsheet.web.context import ID, arena_book, id_arg, store
 
 present_pages = Blueprint("present", __name__)
 MAX_SLIDES = 200
@@ -28,7 +28,7 @@ def _chosen() -> tuple[list[StoredGeneration], str]:
     """The generations to show, in order, and where Esc goes back to."""
     group_id, round_id = id_arg("group"), id_arg("round")
     if round_id:
-        found = current_app.extensions["arena"].get(round_id) or abort(404)
+        found = arena_book().get(round_id) or abort(404)
         if not found.voted:
             abort(403, "This round has no vote yet: present it after the vote, so that no name shows too soon.")
         group_id = found.group_id
