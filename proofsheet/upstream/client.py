@@ -354,12 +354,12 @@ class ImageServerClient:
             return Problem("server_down", _not_reachable(url, what, "did not accept a connection in time"))
         except requests.exceptions.ConnectionError as exc:
             if _is_read_timeout(exc):
-                return _timed_out(url, what, timeout)
+                return _timed_out(url, what, timeout, timeout == self.timeout)
             if _was_dropped(exc):
                 return Problem("server_down", f"The {what} at {url} closed the connection without answering.")
             return Problem("server_down", _not_reachable(url, what, "refused the connection or is not running"))
         except requests.exceptions.Timeout:
-            return _timed_out(url, what, timeout)
+            return _timed_out(url, what, timeout, timeout == self.timeout)
         except requests.exceptions.TooManyRedirects:
             return Problem("too_many_redirects", f"The {what} at {url} redirected more than "
                                                  f"{self.session.max_redirects} times.")
@@ -517,9 +517,11 @@ def _not_reachable(url: str, what: str, how: str) -> str:
     return f"Could not reach the {what} at {url}: it {how}.{hint}"
 
 
-def _timed_out(url: str, what: str, timeout: float | None) -> Problem:
+def _timed_out(url: str, what: str, timeout: float | None, setting: bool = True) -> Problem:
+    """`setting`: the limit is PROOFSHEET_TIMEOUT's (a quick check's own few seconds are not)."""
     limit = f" within {timeout:g} seconds" if timeout else " within the time allowed"
-    return Problem("timeout", f"The {what} at {url} did not finish answering{limit} (PROOFSHEET_TIMEOUT).")
+    return Problem("timeout", f"The {what} at {url} did not finish answering{limit}"
+                              + (" (PROOFSHEET_TIMEOUT)." if setting else "."))
 
 
 def _too_large(url: str, what: str, cap: int, declared: int | None) -> Problem:
