@@ -132,7 +132,19 @@ def test_usage_is_kept_and_the_cost_estimated_from_the_price_table(client, demo_
     time.sleep(0.01)
     prices_file.write_text(json.dumps(table))
     again = client.get(f"/api/generations/{answer['id']}").get_json()
-    assert again["cost"]["usd"] == pytest.approx((usage["input_tokens"] * 5.00 + 4160 * 80.00) / 1_000_000)
+    doubled = (usage["input_tokens"] * 5.00 + 4160 * 80.00) / 1_000_000
+    assert again["cost"]["usd"] == pytest.approx(doubled)
+    assert f"${doubled:.2f}" in client.get("/generations").get_data(as_text=True)  # the total follows the table
+
+
+def test_the_running_total_follows_new_and_deleted_generations(client):
+    first = generate(client, model="dall-e-3", quality="hd", size="1792x1024").get_json()
+    assert "$0.12</strong> over 1 priced generation" in client.get("/generations").get_data(as_text=True)
+    second = generate(client, model="dall-e-3", quality="hd", size="1792x1024").get_json()
+    assert "$0.24</strong> over 2 priced generations" in client.get("/generations").get_data(as_text=True)
+    client.delete(f"/api/generations/{first['id']}")
+    assert "$0.12</strong> over 1 priced generation" in client.get("/generations").get_data(as_text=True)
+    assert second["cost"]["usd"] == pytest.approx(0.12)
 
 
 def test_a_model_without_a_price_gets_no_estimate(client):

@@ -43,6 +43,11 @@ class PriceTable:
             return _by_image(entry["per_image"], request, image_count, model)
         return None
 
+    def version(self) -> float | None:
+        """Changes whenever the table does (its file's modification time, once read)."""
+        self._current()
+        return self._seen
+
     def _entry(self, model: str) -> dict[str, Any] | None:
         models = self._current()
         if model in models:

@@ -87,6 +87,7 @@ class Store:
         self._connections_lock = threading.Lock()
         self._files_lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
+        self._spent: tuple[tuple[Any, ...], tuple[float, int]] | None = None  # the last spending, and for what
         self._lock = DataFolderLock(self.folder)
         try:
             for directory in (self.folder, self.images_dir, self.thumbs_dir, self.responses_dir):
@@ -462,7 +463,18 @@ class Store:
         return images, mask
 
     def spending(self) -> tuple[float, int]:
-        """The estimated cost of the whole history, and how many generations it could price."""
+        """The estimated cost of the whole history, and how many generations it could price.
+
+        Worked out again only when the history or the price table changed: every gallery page shows it.
+        """
+        key = (*self.db.execute("SELECT COUNT(*), MAX(id), SUM(status IN ('ok', 'partial')) FROM generations"
+                                ).fetchone(), self.prices.version())
+        if self._spent is not None and self._spent[0] == key:
+            return self._spent[1]
+        self._spent = (key, self._spending())
+        return self._spent[1]
+
+    def _spending(self) -> tuple[float, int]:
         total, priced = 0.0, 0
         for row in self.db.execute(
                 "SELECT g.model, g.request_json, g.usage_json, (SELECT COUNT(*) FROM images i WHERE "
