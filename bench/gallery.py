@@ -36,13 +36,14 @@ def fill(folder: str, count: int, pictures: list) -> None:
                                   raw_is_json=True)
         result.items = [ImageItem(0, "b64_json", image=pictures[number % len(pictures)])]
         store.finish(store.begin(request.to_body(), result.endpoint), result)
+    store.close()  # one process per data folder: let go of it before the app opens it
 
-
-def measure(folder: str) -> tuple[float, str, object]:
-    client = create_app({"DATA_DIR": folder, "API_BASE": "http://127.0.0.1:1/v1", "SECRET_KEY": "bench"}).test_client()
+def measure(folder: str) -> tuple[float, str, object, object]:
+    app = create_app({"DATA_DIR": folder, "API_BASE": "http://127.0.0.1:1/v1", "SECRET_KEY": "bench"})
+    client = app.test_client()
     html = client.get("/generations").get_data(as_text=True)
     seconds = median_seconds(lambda: client.get("/generations"), REPEATS)
-    return seconds, html, client
+    return seconds, html, client, app
 
 
 def pictures(grain: bool) -> list:
@@ -67,9 +68,11 @@ def main() -> None:
             drawn = pictures(grain)
             fill(small, ONE_PAGE, drawn)
             fill(large, GENERATIONS, drawn)
-            small_seconds, _, _ = measure(small)
-            large_seconds, html, client = measure(large)
+            small_seconds, _, _, small_app = measure(small)
+            large_seconds, html, client, large_app = measure(large)
             loaded, count, full = page_weight(html, client)
+            for app in (small_app, large_app):
+                app.extensions["store"].close()
         print(f"[{label}]")
         print(f"  first gallery page, server time: {large_seconds * 1000:.1f} ms with {GENERATIONS} generations, "
               f"{small_seconds * 1000:.1f} ms with {ONE_PAGE} -> ratio {large_seconds / small_seconds:.2f}x")
