@@ -17,14 +17,12 @@ from proofsheet.results import Problem
 from proofsheet.web.compare import compare_fields
 from proofsheet.web.context import (REFUSAL_STATUS, api_error, arena_book, asker_gone, id_arg, json_body, refusal,
                                     runner, servers, store, unknown_server, valid)
-from proofsheet.web.guards import json_api_only
+from proofsheet.web.guards import json_api_paths_only
 
 arena = Blueprint("arena", __name__)
 
 
-@arena.before_request
-def _json_api_guard() -> Any:
-    return json_api_only() if request.path.startswith("/api/") else None
+arena.before_request(json_api_paths_only)  # no CSRF token on /api/: JSON only, never from a foreign page
 
 
 @arena.get("/arena")

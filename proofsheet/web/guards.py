@@ -41,6 +41,11 @@ def json_api_only() -> Any:
     return None
 
 
+def json_api_paths_only() -> Any:
+    """For a blueprint with pages and JSON routes side by side: the JSON API's guard on its /api/ paths."""
+    return json_api_only() if request.path.startswith("/api/") else None
+
+
 def host_allowed(host: str, allowed: list[str]) -> bool:
     """Loopback names, any IP address (a page cannot rebind to an address), and names the person allowed.
 

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 
 from proofsheet.results import Problem
 from proofsheet.web.context import api_error, json_body, servers
-from proofsheet.web.guards import json_api_only
+from proofsheet.web.guards import json_api_paths_only
 
 servers_pages = Blueprint("servers", __name__)
 # What each reason a server could not be added (or removed) answers with.
@@ -15,9 +15,7 @@ SERVER_STATUS = {"bad_request": 400, "exists": 409, "not_removable": 409, "unkno
                  "key_refused": 422, "server_down": 422, "not_images_api": 422, "storage_failed": 507}
 
 
-@servers_pages.before_request
-def _json_api_guard() -> Any:
-    return json_api_only() if request.path.startswith("/api/") else None
+servers_pages.before_request(json_api_paths_only)  # no CSRF token on /api/: JSON only, never from a foreign page
 
 
 @servers_pages.get("/servers")
