@@ -52,7 +52,7 @@ class ArenaRound:
             generation = group.generation_at(contender.position)
             shown = generation.shown_images[0] if generation and generation.shown_images else None
             images.append({"label": contender.label, "ok": shown is not None,
-                           "src": f"/images/{shown.file_name}" if shown else None,
+                           "src": shown.src if shown else None,
                            "width": shown.width if shown else None, "height": shown.height if shown else None,
                            "status": generation.status if generation else "missing"})
         return {"id": self.id, "prompt": group.prompt, "category": self.category, "images": images,

@@ -29,13 +29,18 @@ class StoredImage:
     def file_name(self) -> str | None:
         return f"{self.sha256}.{EXTENSIONS[self.format]}" if self.sha256 else None
 
+    @property
+    def src(self) -> str | None:
+        """Where Proofsheet serves the kept file (named by its content, so it reveals nothing else)."""
+        return f"/images/{self.file_name}" if self.sha256 else None
+
     def to_dict(self) -> dict[str, Any]:
         facts = {
             "index": self.position, "source": self.source, "original_url": self.original_url,
             "revised_prompt": self.revised_prompt, "error": self.error.to_dict() if self.error else None,
         }
         if self.sha256:
-            facts.update(src=f"/images/{self.file_name}", thumbnail=f"/thumbnails/{self.sha256}.webp",
+            facts.update(src=self.src, thumbnail=f"/thumbnails/{self.sha256}.webp",
                          format=self.format, width=self.width, height=self.height, bytes=self.bytes)
         return facts
 
@@ -126,8 +131,12 @@ class StoredInput:
     def file_name(self) -> str:
         return f"{self.sha256}.{EXTENSIONS[self.format]}"
 
+    @property
+    def src(self) -> str:
+        return f"/images/{self.file_name}"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "index": self.position, "src": f"/images/{self.file_name}", "format": self.format,
+        return {"role": self.role, "index": self.position, "src": self.src, "format": self.format,
                 "width": self.width, "height": self.height, "bytes": self.bytes}
 
 

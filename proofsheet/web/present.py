@@ -42,5 +42,5 @@ def _chosen() -> tuple[list[StoredGeneration], str]:
 
 def _slide(generation: StoredGeneration, image: Any, hide: bool) -> dict[str, Any]:
     who = None if hide else f"{generation.model} · {generation.server}"
-    return {"src": f"/images/{image.file_name}", "width": image.width, "height": image.height,
+    return {"src": image.src, "width": image.width, "height": image.height,
             "prompt": generation.prompt, "who": who, "id": generation.id}
