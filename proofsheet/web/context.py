@@ -95,6 +95,13 @@ def id_arg(name: str) -> int:
     return int(value) if ID.match(value) else 0
 
 
+def ids_arg(limit: int) -> list[int]:
+    """Generations chosen in the query — repeated `id=` (the gallery's checkboxes) and/or `ids=1,2,3` — in order,
+    each once, at most `limit`; anything that is not an id is left out."""
+    given = [value.strip() for value in ",".join([request.args.get("ids", ""), *request.args.getlist("id")]).split(",")]
+    return list(dict.fromkeys(int(value) for value in given if ID.match(value)))[:limit]
+
+
 def gallery_filters() -> dict[str, str]:
     outcome = request.args.get("outcome", "")
     return {"q": request.args.get("q", "").strip()[:200], "model": request.args.get("model", "")[:200],

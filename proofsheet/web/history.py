@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 
-from proofsheet.web.context import ID, gallery_filters, page_number, store
+from proofsheet.web.context import gallery_filters, ids_arg, page_number, store
 from proofsheet.web.guards import own_origin
 
 history = Blueprint("history", __name__)
@@ -61,7 +61,7 @@ def generation_card(generation_id: int) -> str:
 
 @history.get("/generations/export")
 def export() -> Response:
-    ids = [int(value) for value in request.args.getlist("id") if ID.match(value)][:500]
+    ids = ids_arg(500)
     if not ids:
         abort(400, "Choose at least one generation to export.")
     archive = tempfile.TemporaryFile()  # on disk, not in memory: an export can hold many large images

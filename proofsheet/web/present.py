@@ -6,7 +6,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from proofsheet.history.records import StoredGeneration
-from proofsheet.web.context import ID, arena_book, id_arg, store
+from proofsheet.web.context import arena_book, id_arg, ids_arg, store
 
 present_pages = Blueprint("present", __name__)
 MAX_SLIDES = 200
@@ -35,9 +35,7 @@ def _chosen() -> tuple[list[StoredGeneration], str]:
     if group_id:
         group = store().group(group_id) or abort(404)
         return [g for g in (group.generation_at(p) for p in range(len(group.cells))) if g], f"/compare/{group_id}"
-    text = ",".join([request.args.get("ids", ""), *request.args.getlist("id")])
-    ids = [int(value) for value in text.split(",") if ID.match(value.strip())][:MAX_SLIDES]
-    return [g for g in map(store().get, dict.fromkeys(ids)) if g], "/generations"
+    return [g for g in map(store().get, ids_arg(MAX_SLIDES)) if g], "/generations"
 
 
 def _slide(generation: StoredGeneration, image: Any, hide: bool) -> dict[str, Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 
 from proofsheet.contact_sheet import Sheet, SheetCell, inline_image, render_png
 from proofsheet.history.records import Group, StoredGeneration
-from proofsheet.web.context import ID, store
+from proofsheet.web.context import ids_arg, store
 
 sheets = Blueprint("sheets", __name__)
 MAX_SELECTED = 48
@@ -50,8 +50,7 @@ def _group_sheet(group_id: int) -> Sheet:
 
 
 def _selection_sheet() -> Sheet:
-    ids = [int(value) for value in request.args.getlist("id") if ID.match(value)][:MAX_SELECTED]
-    generations = [generation for generation in map(store().get, dict.fromkeys(ids)) if generation]
+    generations = [generation for generation in map(store().get, ids_arg(MAX_SELECTED)) if generation]
     if not generations:
         abort(400, "Choose at least one generation for the contact sheet.")
     prompts = {generation.prompt for generation in generations}
