@@ -440,8 +440,13 @@ def _axis_plural(axis: RowAxis | None) -> str:
 
 def _column_label(target: dict[str, Any], targets: list[dict[str, Any]]) -> str:
     """"server · model" when the grid spans servers, else the model."""
-    servers = {t.get("server") or "" for t in targets}
-    return f"{target.get('server') or 'default'} · {target['model']}" if len(servers) > 1 else str(target["model"])
+    return target_label(target, len({t.get("server") or "" for t in targets}) > 1)
+
+
+def target_label(target: Mapping[str, Any], with_server: bool) -> str:
+    """A (server, model) as headings name it. A target without a server went to the default one, which comparisons
+    from before servers had names called "default"; the web layer names the server on every new one."""
+    return f"{target.get('server') or 'default'} · {target['model']}" if with_server else str(target["model"])
 
 
 # A comparison's own fields: the rest are shared by every cell.
@@ -516,7 +521,7 @@ def _targets(fields: Mapping[str, Any], errors: RequestErrors) -> list[dict[str,
         if _blank(target.get("model")):
             continue  # an empty row of the form
         entry = {name: value for name, value in target.items() if name not in COMPARE_FIELDS or name == "model"}
-        entry.setdefault("server", server)
+        entry["server"] = entry.get("server") or server  # a row without a server: the comparison's own
         if entry not in targets:
             targets.append(entry)
     return targets + given[MAX_LISTED:]

@@ -366,3 +366,12 @@ def test_a_hanging_server_never_holds_the_servers_page(two, fake_server):
     health = client.get("/api/servers/slow/health").get_json()["health"]
     assert health["state"] == "down" and health["error"].endswith("did not finish answering within 3 seconds.") and time.monotonic() - started < 5
     assert "not answering" in client.get("/servers").get_data(as_text=True)
+
+
+def test_a_grid_names_the_default_server_by_its_own_name(tmp_path, demo_server, keyed_server):
+    client = make_app(tmp_path, demo_server.api_base, DEFAULT_SERVER="laptop").test_client()
+    client.post("/api/servers", json={"name": "second", "api_base": keyed_server.api_base, "api_key": KEY})
+    grid = client.post("/api/compare", json={"prompt": "x", "size": "64x64", "seeds": [1, 2], "targets": [
+        {"model": "flux"}, {"server": "second", "model": "flux"}, {"server": None, "model": "dall-e-3"}]}).get_json()
+    assert grid["columns"] == ["laptop · flux", "second · flux", "laptop · dall-e-3"]
+    assert [cell["server"] for cell in grid["cells"][:3]] == ["laptop", "second", "laptop"]

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from proofsheet.generation_request import target_label
 from proofsheet.results import Note, Problem
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
@@ -201,7 +202,7 @@ class Group:
 
 def cell_label(cell: dict[str, Any], with_server: bool) -> str:
     """A comparison cell as its heading names it: (server ·) model, and its seed when it has one."""
-    label = f"{cell.get('server') or 'default'} · {cell['model']}" if with_server else str(cell.get("model", ""))
+    label = target_label(cell, with_server)
     return f"{label} · seed {cell['seed']}" if cell.get("seed") is not None else label
 
 

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, jsonify, request
 from proofsheet.generation_request import MAX_ANY_PROMPT, parse_compare, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
-                                    page_number, prompt_book, refusal, runner, server, store, valid)
+                                    on_named_server, page_number, prompt_book, refusal, runner, server, store,
+                                    valid)
 from proofsheet.web.guards import json_api_only
 from proofsheet.web.streaming import stream_generation
 
@@ -45,7 +46,7 @@ def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:
 @api.post("/compare")
 def api_compare() -> Any:
     """Every cell in parallel; answers when the last one is done."""
-    parsed = valid(parse_compare(json_body()))
+    parsed = valid(parse_compare(on_named_server(json_body())))
     group = runner().compare(parsed, gone=asker_gone())
     return refusal(group) if isinstance(group, Problem) else jsonify(group.to_dict())
 
@@ -53,7 +54,7 @@ def api_compare() -> Any:
 @api.post("/groups")
 def api_start_group() -> Any:
     """Start a comparison whose cells the page then sends one by one, filling the grid as each answer arrives."""
-    parsed = valid(parse_compare(json_body()))
+    parsed = valid(parse_compare(on_named_server(json_body())))
     group_id = runner().start_compare(parsed)
     if isinstance(group_id, Problem):
         return refusal(group_id)

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from proofsheet.generation_request import RequestErrors, parse_compare
 from proofsheet.history.records import Group
 from proofsheet.results import Problem
-from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, store, unknown_server
+from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, on_named_server, runner, store, unknown_server
 from proofsheet.web.pages import form_values
 
 compare_pages = Blueprint("compare", __name__)
@@ -26,7 +26,7 @@ def compare_form() -> str:
 @compare_pages.post("/compare")
 def compare() -> Any:
     fields = compare_fields(request.form)
-    parsed = parse_compare(fields, from_form=True)
+    parsed = parse_compare(on_named_server(fields), from_form=True)
     if isinstance(parsed, RequestErrors):
         return render_template("compare.html", values=fields, errors=parsed, group=None), 400
     unknown = unknown_server(*parsed.cells)

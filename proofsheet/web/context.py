@@ -76,6 +76,12 @@ def catalog() -> ModelCatalog:
     return server().catalog
 
 
+def on_named_server(fields: Any) -> dict[str, Any]:
+    """A comparison's fields with its server named: cells, labels and the history then say which server it was,
+    even when the default one is called something else than "default"."""
+    return {**fields, "server": fields.get("server") or servers().default_name}
+
+
 def unknown_server(*requests: Any) -> Problem | None:
     """A refusal naming the first server asked for that Proofsheet does not know, if any."""
     for asked in requests:
