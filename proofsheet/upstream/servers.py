@@ -122,7 +122,11 @@ class ServerRegistry:
         return Redactor.combined([server.client.redactor for server in self.all()])
 
     def to_list(self) -> list[dict[str, Any]]:
-        return [server.to_dict(server.name == self.default_name) for server in self.all()]
+        return [self.describe(server) for server in self.all()]
+
+    def describe(self, server: Server) -> dict[str, Any]:
+        """A server as pages and the API show it (never its key)."""
+        return server.to_dict(server.name == self.default_name)
 
     # -- changing -----------------------------------------------------------------------------------------------
 
@@ -218,10 +222,11 @@ class ServerRegistry:
             return
         for entry in entries if isinstance(entries, list) else []:
             name = entry.get("name") if isinstance(entry, dict) else None
-            if not isinstance(name, str) or not isinstance(entry.get("api_base"), str) or name in self._servers:
-                if isinstance(name, str) and name in self._servers:
-                    log.warning("The kept server %s is named like one given at start; the one given at start is used.",
-                                name)
+            if not isinstance(name, str) or not isinstance(entry.get("api_base"), str):
+                continue
+            if name in self._servers:
+                log.warning("The kept server %s is named like one given at start; the one given at start is used.",
+                            name)
                 continue
             env = entry.get("api_key_env") if isinstance(entry.get("api_key_env"), str) else None
             secret = keys.get(name, {}) if isinstance(keys.get(name), dict) else {}

@@ -55,7 +55,7 @@ def api_add_server() -> Any:
     added = servers().add(body.get("name"), body.get("api_base"), body.get("api_key"), body.get("api_key_env"))
     if isinstance(added, Problem):
         return api_error(SERVER_STATUS[added.kind], added.kind, added.message)
-    return jsonify(added.to_dict()), 201
+    return jsonify(servers().describe(added)), 201
 
 
 @servers_pages.delete("/api/servers/<name>")
@@ -73,4 +73,4 @@ def api_server_health(name: str) -> Any:
     if found is None:
         return api_error(404, "unknown_server", servers().unknown(name).message)
     found.check()
-    return jsonify(found.to_dict(found.name == servers().default_name))
+    return jsonify(servers().describe(found))
