@@ -76,12 +76,13 @@ class ArenaBook:
         self.rng = rng or random.SystemRandom()
         self._fitted: dict[str | None, tuple[tuple[Any, ...], list[Standing]]] = {}  # per category, until a vote
 
-    def start(self, group: Group, category: str | None, default_server: str) -> ArenaRound:
-        """A round for a finished comparison: its cells behind letters, in random order."""
+    def start(self, group: Group, category: str | None) -> ArenaRound:
+        """A round for a finished comparison (each cell naming its server): its cells behind letters, in random
+        order."""
         positions = list(range(len(group.cells)))
         self.rng.shuffle(positions)
-        contenders = [Contender(LABELS[index], position, group.cells[position].get("server") or default_server,
-                                group.cells[position]["model"]) for index, position in enumerate(positions)]
+        contenders = [Contender(LABELS[index], position, group.cells[position]["server"], group.cells[position]["model"])
+                      for index, position in enumerate(positions)]
         with self.store.writing():
             cursor = self.store.db.execute(
                 "INSERT INTO arena_rounds (group_id, created_at, category, contenders_json) VALUES (?, ?, ?, ?)",

@@ -15,8 +15,8 @@ from proofsheet.history.arena import LABELS, VOTES, ArenaRound
 from proofsheet.history.records import Group
 from proofsheet.results import Problem
 from proofsheet.web.compare import compare_fields
-from proofsheet.web.context import (REFUSAL_STATUS, api_error, arena_book, asker_gone, id_arg, json_body, refusal,
-                                    runner, servers, store, unknown_server, valid)
+from proofsheet.web.context import (REFUSAL_STATUS, api_error, arena_book, asker_gone, id_arg, json_body,
+                                    on_named_server, refusal, runner, store, unknown_server, valid)
 from proofsheet.web.guards import json_api_paths_only
 
 arena = Blueprint("arena", __name__)
@@ -40,7 +40,7 @@ def arena_form() -> str:
 @arena.post("/arena")
 def arena_start() -> Any:
     fields = compare_fields(request.form)
-    parsed = parse_arena(fields, from_form=True)
+    parsed = parse_arena(on_named_server(fields), from_form=True)
     problem = None if isinstance(parsed, RequestErrors) else unknown_server(*parsed.compare.cells)
     if isinstance(parsed, RequestErrors) or problem:
         errors = parsed if isinstance(parsed, RequestErrors) else {"targets": problem.message}
@@ -78,7 +78,7 @@ def leaderboard_page() -> str:
 @arena.post("/api/arena")
 def api_arena() -> Any:
     body = json_body()
-    parsed = valid(parse_arena(body))
+    parsed = valid(parse_arena(on_named_server(body)))
     started = _run(parsed)
     if isinstance(started, Problem):
         return refusal(started)
@@ -114,7 +114,7 @@ def _run(parsed: Any) -> ArenaRound | Problem:
     group = runner().compare(parsed.compare, gone=asker_gone())
     if isinstance(group, Problem):
         return group
-    return arena_book().start(group, parsed.category, servers().default_name)
+    return arena_book().start(group, parsed.category)
 
 
 def _round(round_id: int) -> tuple[ArenaRound, Group]:
