@@ -194,3 +194,20 @@ def test_keys_in_the_lightbox_never_cast_a_vote(page, live_app):
     expect(page.locator("#vote-form")).to_be_visible()
     page.keyboard.press("0")
     expect(page.locator(".vote-result")).to_have_text("Voted a tie.")
+
+
+def test_on_a_phone_a_round_is_voted_with_a_tap_and_the_pages_fit_the_screen(browser, live_app):
+    client = live_app.app.test_client()
+    started = client.post("/api/arena", json={"prompt": "a fox on a phone", "size": "256x256",
+                                              "contenders": [{"model": "flux"}, {"model": "dall-e-3"}]}).get_json()
+    grid = client.post("/api/compare", json={"prompt": "narrow", "models": ["flux", "sdxl-turbo", "dall-e-3"],
+                                             "seeds": [1, 2], "size": "64x64"}).get_json()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    _open_contexts.append(context)
+    phone = context.new_page()
+    for path in ("/servers", "/arena", "/arena/leaderboard", grid["permalink"], started["permalink"]):
+        phone.goto(live_app.url + path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path  # a wide grid scrolls inside
+    phone.get_by_role("button", name="B is better").tap()
+    expect(phone.locator(".vote-result")).to_contain_text("B won:")
+    expect(phone.locator(".arena-name")).to_have_count(2)
