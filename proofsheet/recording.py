@@ -95,8 +95,8 @@ class Recorder:
         try:
             result = GenerationResult(request=call.redactor.value(call.body), endpoint=call.endpoint)
             call.server.client.read_relayed(result, _parsed(call.body), relayed.status, relayed.reason,
-                                             relayed.content_type, bytes(relayed.copy), call.redactor)
-            if relayed.problem and not result.error:
+                                             relayed.content_type, relayed.copy, call.redactor)
+            if relayed.problem:  # why the answer is short (cut, too large, too slow) says more than its parse
                 result.error = relayed.problem
             result.elapsed = time.monotonic() - call.started
             status = self.runner.store.finish(call.generation_id, result)

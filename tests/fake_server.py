@@ -134,3 +134,13 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         if not reply.send_length:
             self.close_connection = True
+
+
+def close_mid_body(handler: BaseHTTPRequestHandler) -> None:
+    """Promises a whole answer (its Content-Length), sends its first bytes, and hangs up."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    handler.wfile.write(b'{"data": [{"b64_json": "iVBOR')
+    handler.close_connection = True

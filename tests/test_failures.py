@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import free_port, make_app, png_base64, png_bytes
+from tests.fake_server import close_mid_body
 
 GEN = "/v1/images/generations"
 
@@ -28,15 +29,6 @@ def png_header_claiming(width, height):
 
 def b64_items(*blobs):
     return {"data": [{"b64_json": base64.b64encode(blob).decode()} for blob in blobs]}
-
-
-def close_mid_body(handler):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", "100000")
-    handler.end_headers()
-    handler.wfile.write(b'{"data": [{"b64_json": "iVBOR')
-    handler.close_connection = True
 
 
 def close_without_answer(handler):

@@ -16,6 +16,7 @@ from proofsheet.demo_server import DemoImageServer
 from proofsheet.upstream import sse
 from tests.browser.conftest import LiveApp
 from tests.conftest import ROOT, make_app, png_base64, png_bytes
+from tests.fake_server import close_mid_body
 
 
 @pytest.fixture
@@ -67,6 +68,22 @@ def test_a_plain_post_gets_the_servers_bytes_and_status(proofsheet, demo):
     relayed = requests.post(proofsheet.url + "/v1/images/generations", json={"prompt": "x", "model": "nope"})
     assert (relayed.status_code, relayed.content) == (direct.status_code, direct.content)
     assert relayed.headers["Content-Type"] == direct.headers["Content-Type"]
+    assert relayed.headers["Content-Length"] == direct.headers["Content-Length"]  # as the server said, not chunked
+
+
+def test_an_answer_the_server_cuts_short_reaches_the_caller_cut_and_is_kept_as_broken(tmp_path, fake_server):
+    fake_server.on_call("POST", "/v1/images/generations", close_mid_body)
+    live = LiveApp(make_app(tmp_path, fake_server.api_base))
+    try:
+        with requests.post(live.url + "/v1/images/generations", json={"model": "flux", "prompt": "x"},
+                           stream=True, timeout=10) as answer:
+            assert answer.headers["Content-Length"] == "100000"
+            with pytest.raises(requests.exceptions.ChunkedEncodingError):  # as straight from the server: cut
+                answer.content
+        generation = kept(live, answer.headers["X-Proofsheet-Generation"])
+        assert generation["status"] == "failed" and "broke while reading" in generation["error"]["message"]
+    finally:
+        live.stop()
 
 
 def test_the_first_partial_reaches_the_sdk_while_the_server_is_still_working(proofsheet, demo):

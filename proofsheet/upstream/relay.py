@@ -29,7 +29,7 @@ class Relayed:
     headers: dict[str, str]
     response: requests.Response
     body: BoundedRead
-    copy: bytearray = field(default_factory=bytearray)
+    pieces: list[bytes] = field(default_factory=list)  # kept as they came: joined once, off the caller's path
 
     @property
     def content_type(self) -> str:
@@ -40,11 +40,16 @@ class Relayed:
         """Why reading stopped early (time, size, a broken connection), if it did."""
         return self.body.problem
 
+    @property
+    def copy(self) -> bytes:
+        """Everything relayed so far, as one piece."""
+        return b"".join(self.pieces)
+
     def chunks(self) -> Iterator[bytes]:
-        """Each chunk as it arrives, kept in `copy` too."""
+        """Each chunk as it arrives, kept in `pieces` too."""
         try:
             for chunk in self.body.chunks():
-                self.copy += chunk
+                self.pieces.append(chunk)
                 yield chunk
         finally:
             self.response.close()
@@ -61,6 +66,9 @@ def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, c
     if isinstance(response, Problem):
         return response
     kept = {name: value for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP}
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and "Content-Encoding" not in response.headers:  # relayed as read: the length holds
+        kept["Content-Length"] = length  # (no chunked framing to add; an answer cut short stays visibly cut)
     reader = BoundedRead(response, client.max_response_bytes, time.monotonic() + client.timeout)
     return Relayed(response.status_code, response.reason or "", kept, response, reader)
 

@@ -125,10 +125,11 @@ def _kept_then_rewritten(call: Call, relayed: Relayed, flight: Flight) -> bytes:
         runner().flights.remove(flight)
         runner().leave()
     recorder().finish_now(call, relayed)
+    body = relayed.copy
     try:
-        answer = json.loads(relayed.copy)
+        answer = json.loads(body)
     except ValueError:
-        return bytes(relayed.copy)
+        return body
     kept = store().get(call.generation_id) if call.generation_id is not None else None
     by_index = {image.position: image for image in (kept.shown_images if kept else [])}
     for index, item in enumerate(answer.get("data") or [] if isinstance(answer, dict) else []):
