@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from waitress.server import create_server
 
+from app import WAITRESS_LOOKAHEAD, WAITRESS_OUTBUF
 from tests.conftest import make_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,7 +23,7 @@ class LiveApp:
     def __init__(self, app):
         self.app = app
         self.server = create_server(app, host="127.0.0.1", port=0, threads=8, asyncore_use_poll=True,
-                                    channel_request_lookahead=5)
+                                    channel_request_lookahead=WAITRESS_LOOKAHEAD, **WAITRESS_OUTBUF)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
