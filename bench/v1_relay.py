@@ -4,7 +4,8 @@
 
 Both servers in their own processes on loopback. Baselines, measured in the same run and interleaved:
 - 4 images of 1024×1024 as b64_json posted straight to the demo server (requests.post(...).json()), against the same
-  through Proofsheet's /v1 (which keeps a copy beside the relay). Goal: at most 1.10x.
+  through Proofsheet's /v1 (which keeps a copy beside the relay). Goal: at most 1.10x. Also the same through
+  bench/bare_relay.py, the least a relay on Proofsheet's stack (Flask, waitress, requests) can do: the floor.
 - a stream of partial images straight from the demo server, against the same through /v1: the delay each event
   gains, from the arrival times of matching events. Goal: median at most 20 ms.
 """
@@ -15,13 +16,13 @@ import tempfile
 import time
 
 import requests
-from _common import app_server, demo_server
+from _common import Process, app_server, demo_server
 
 from proofsheet.upstream import sse
 
 BODY = {"model": "flux", "prompt": "hello world user", "response_format": "b64_json", "n": 4, "size": "1024x1024"}
 STREAM = {"model": "gpt-image-1", "prompt": "a slow sunrise", "stream": True, "partial_images": 3}
-ROUNDS = 9
+ROUNDS = 41
 
 
 def arrivals(url: str) -> list[float]:
@@ -50,15 +51,19 @@ def settle(app_url: str, generation_id: str) -> None:
 
 def main() -> None:
     with demo_server("--grain", "--partial-delay", "0.3") as demo, tempfile.TemporaryDirectory() as data, \
-            app_server(demo.url + "/v1", data) as app:
+            app_server(demo.url + "/v1", data) as app, \
+            Process(["bench/bare_relay.py", "--upstream", demo.url + "/v1"], "/ready") as bare:
         direct, relayed = demo.url + "/v1/images/generations", app.url + "/v1/images/generations"
+        floor = bare.url + "/v1/images/generations"
         size = len(requests.post(direct, json=BODY, timeout=120).content)
-        requests.post(relayed, json=BODY, timeout=120)  # warm both paths
-        plain, through = [], []
+        requests.post(relayed, json=BODY, timeout=120)  # warm every path
+        requests.post(floor, json=BODY, timeout=120)
+        plain, bare_relay, through = [], [], []
         for _ in range(ROUNDS):
-            started = time.perf_counter()
-            requests.post(direct, json=BODY, timeout=120).json()
-            plain.append(time.perf_counter() - started)
+            for url, times in ((direct, plain), (floor, bare_relay)):
+                started = time.perf_counter()
+                requests.post(url, json=BODY, timeout=120).json()
+                times.append(time.perf_counter() - started)
             started = time.perf_counter()
             answer = requests.post(relayed, json=BODY, timeout=120)
             answer.json()
@@ -68,10 +73,12 @@ def main() -> None:
         for _ in range(5):
             straight, relayed_times = arrivals(direct), arrivals(relayed)
             gained += [(ours - theirs) * 1000 for ours, theirs in zip(relayed_times, straight)]
-    baseline, ours = statistics.median(plain), statistics.median(through)
+    baseline, least, ours = statistics.median(plain), statistics.median(bare_relay), statistics.median(through)
     print(f"upstream JSON: {size / 1e6:.1f} MB (4 images of 1024x1024 as b64_json)")
     print(f"straight to the server: {baseline * 1000:.0f} ms   through /v1: {ours * 1000:.0f} ms   "
           f"-> ratio {ours / baseline:.2f}x (goal <= 1.10x)")
+    print(f"  the floor, a bare Flask+waitress relay keeping nothing: {least * 1000:.0f} ms -> {least / baseline:.2f}x; "
+          f"Proofsheet over that floor: {ours / least:.2f}x")
     print(f"streamed events: each arrives {statistics.median(gained):.1f} ms later through /v1 (median of "
           f"{len(gained)}; goal <= 20 ms)")
 
