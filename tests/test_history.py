@@ -7,8 +7,11 @@ import zipfile
 
 from PIL import Image
 
+from proofsheet.demo_server import draw_image
 from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.store import Store
+from proofsheet.images import verify_image
+from proofsheet.results import GenerationResult, ImageItem
 from tests.conftest import make_app
 
 IMG_SRC = re.compile(r'<img src="/images/([0-9a-f]{64})\.png"')
@@ -155,6 +158,20 @@ def test_an_old_schema_is_migrated_on_start_keeping_its_rows(tmp_path):
     store = Store(folder)
     assert store.schema_version() == len(MIGRATIONS)
     assert store.gallery().rows[0]["prompt"] == "from version one"
+
+
+def test_an_answer_that_arrives_while_proofsheet_shuts_down_is_still_kept(tmp_path):
+    store = Store(tmp_path)
+    generation_id = store.begin({"prompt": "late", "model": "flux"}, "http://x")
+    store.close()  # as when the person stops Proofsheet while a /v1 answer is being kept in the background
+    result = GenerationResult(request={"prompt": "late"}, endpoint="http://x", status=200, raw_body=b"{}")
+    result.items = [ImageItem(0, "b64_json", image=verify_image(draw_image("late", "flux", 64, 64)))]
+    assert store.finish(generation_id, result) == "ok"
+    kept = store.get(generation_id)
+    thumbnail = store.thumbnail_file(kept.shown_images[0].sha256)  # made when first asked for
+    with Image.open(thumbnail) as image:
+        assert image.format == "WEBP"
+    store.close()
 
 
 def test_a_generation_left_running_by_a_crash_is_marked_interrupted(tmp_path):

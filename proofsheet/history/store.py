@@ -340,7 +340,10 @@ class Store:
                     return self._status(generation_id)
                 self._write_rows(generation_id, result, status)
         for item in result.images:
-            self._thumbnailer.submit(self.thumbnail_file, item.sha256)
+            try:
+                self._thumbnailer.submit(self.thumbnail_file, item.sha256)
+            except RuntimeError:  # closing, or the interpreter is: the thumbnail is made when first asked for
+                pass
         return status
 
     def _status(self, generation_id: int) -> str:
