@@ -24,6 +24,11 @@ from proofsheet.upstream.servers import Server
 
 log = logging.getLogger(__name__)
 _unrecorded = itertools.count(-1, -1)  # flights of calls that could not be recorded get ids of their own
+# The web server may still be sending the last megabyte or two of a large answer when the relay has handed it all
+# on; parsing it (16 MB of JSON holds the interpreter for milliseconds) would hold those sends up. Keeping a large
+# answer waits a moment first (bench/v1_relay.py: 1.09-1.10x -> 1.06-1.08x the time straight to the server).
+LARGE_ANSWER = 1024 * 1024
+TAIL_PAUSE = 0.05  # seconds
 
 
 @dataclass
@@ -83,9 +88,14 @@ class Recorder:
         self.runner.announce(call.generation_id)
 
     def finish_later(self, call: Call, relayed: Relayed) -> None:
-        """Keep the answer in the background: the caller already has it."""
+        """Keep the answer in the background, once the caller has taken its last bytes."""
         if call.generation_id is not None:
-            self._pool.submit(self._finish, call, relayed)
+            self._pool.submit(self._finish_after_the_caller, call, relayed)
+
+    def _finish_after_the_caller(self, call: Call, relayed: Relayed) -> None:
+        if sum(map(len, relayed.pieces)) > LARGE_ANSWER:
+            time.sleep(TAIL_PAUSE)
+        self._finish(call, relayed)
 
     def finish_now(self, call: Call, relayed: Relayed) -> None:
         if call.generation_id is not None:
