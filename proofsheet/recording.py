@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _unrecorded = itertools.count(-1, -1)  # flights of calls that could not be recorded get ids of their own
 # The web server may still be sending the last megabyte or two of a large answer when the relay has handed it all
 # on; parsing it (16 MB of JSON holds the interpreter for milliseconds) would hold those sends up. Keeping a large
-# answer waits a moment first (bench/v1_relay.py: 1.09-1.10x -> 1.06-1.08x the time straight to the server).
+# answer waits a moment first (bench/v1_relay.py: 1.09-1.10x -> 1.07-1.08x the time straight to the server).
 LARGE_ANSWER = 1024 * 1024
 TAIL_PAUSE = 0.05  # seconds
 
