@@ -6,6 +6,7 @@ failure while keeping the answer is logged, never sent to the caller.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import time
@@ -49,8 +50,9 @@ class Call:
         client = self.server.client
         return client.edits_url if self.kind == "edit" else client.generations_url
 
-    @property
+    @functools.cached_property
     def flight_id(self) -> int:
+        """The generation's id, or (for a call that could not be recorded) an id of its own, the same every time."""
         return self.generation_id if self.generation_id is not None else next(_unrecorded)
 
 
