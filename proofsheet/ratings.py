@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -52,23 +52,28 @@ def expected(rating: float, opponent: float) -> float:
 
 def ratings(rounds: list[Round]) -> dict[str, float]:
     """Each contender's Bradley–Terry rating (maximum likelihood, by Hunter's MM iterations)."""
+    return _fit(Counter(rounds))
+
+
+def _fit(tally: Counter[Round]) -> dict[str, float]:
+    """The ratings from alike rounds counted together: as many kinds of round as there are, however many votes."""
     wins: dict[str, float] = defaultdict(float)
     met: dict[tuple[str, str], float] = defaultdict(float)
-    for one in rounds:
+    for one, times in tally.items():
         for a, b in combinations(sorted(one.contenders), 2):
             if one.winner is None:
-                wins[a] += 0.5
-                wins[b] += 0.5
+                wins[a] += 0.5 * times
+                wins[b] += 0.5 * times
             elif one.winner in (a, b):
-                wins[one.winner] += 1.0
+                wins[one.winner] += times
             else:
                 continue  # the winner beat both; these two were not compared
-            met[(a, b)] += 1.0
+            met[(a, b)] += times
     for a, b in list(met):  # one virtual draw per pair that met
         met[(a, b)] += 1.0
         wins[a] += 0.5
         wins[b] += 0.5
-    names = sorted({name for one in rounds for name in one.contenders})
+    names = sorted({name for pair in met for name in pair} | set(wins))
     opponents: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for (a, b), count in met.items():
         opponents[a].append((b, count))
@@ -93,8 +98,12 @@ def standings(rounds: list[Round], seed: int = 0) -> list[Standing]:
     rated = ratings(rounds)
     samples: dict[str, list[float]] = {name: [] for name in rated}
     rng = random.Random(seed)  # the same votes always give the same interval
+    kinds = list(dict.fromkeys(rounds))  # the rounds drawn are counted by kind: the fits cost the same at any count
+    number_of = {one: number for number, one in enumerate(kinds)}
+    kind_of = [number_of[one] for one in rounds]
     for _ in range(RESAMPLES if rounds else 0):
-        resampled = ratings([rng.choice(rounds) for _ in rounds])
+        drawn = Counter(rng.choices(kind_of, k=len(rounds)))  # the votes drawn again, with replacement
+        resampled = _fit(Counter({kinds[kind]: times for kind, times in drawn.items()}))
         for name in samples:
             if name in resampled:
                 samples[name].append(resampled[name])
