@@ -79,6 +79,10 @@ class Redactor:
                 value = value.replace(secret, replacement)
         return value
 
+    def stream_mask(self) -> "StreamMask":
+        """A mask for bytes passed on as they arrive (the /v1 relay), hiding these secrets."""
+        return StreamMask([secret for secret, _ in self._bytes])
+
     def value(self, value: Any) -> Any:
         """A JSON value with every string (and key) redacted."""
         if not self:
@@ -90,6 +94,54 @@ class Redactor:
         if isinstance(value, dict):
             return {self.text(key) if isinstance(key, str) else key: self.value(entry) for key, entry in value.items()}
         return value
+
+
+class StreamMask:
+    """Hides secrets in bytes that are passed on as they arrive, keeping their length, so that a Content-Length
+    still holds and nothing else in the answer moves: each secret becomes as many `*`.
+
+    A secret may be cut between two chunks, so a chunk's tail that could be the start of one is held back until the
+    next chunk (or the end) says whether it is; any other byte goes on at once.
+    """
+
+    def __init__(self, secrets: list[bytes]) -> None:
+        self.secrets = sorted(secrets, key=len, reverse=True)  # longest first, as the Redactor replaces them
+        self._held = b""
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+    def feed(self, chunk: bytes) -> bytes:
+        """What of this chunk (and of what was held back) can go on now, secrets masked."""
+        data = self.masked(self._held + chunk if self._held else chunk)
+        keep = self._partial_tail(data)
+        self._held = data[len(data) - keep:] if keep else b""
+        return data[:len(data) - keep] if keep else data
+
+    def flush(self) -> bytes:
+        """The end of the stream: whatever was held back, which turned out not to be a secret."""
+        held, self._held = self._held, b""
+        return held
+
+    def masked(self, data: bytes) -> bytes:
+        for secret in self.secrets:
+            if secret in data:
+                data = data.replace(secret, b"*" * len(secret))
+        return data
+
+    def masked_text(self, value: str) -> str:
+        """A header's value, masked alike (headers are Latin-1 on the wire)."""
+        return self.masked(value.encode("latin-1", "replace")).decode("latin-1")
+
+    def _partial_tail(self, data: bytes) -> int:
+        """How many of the last bytes could be the beginning of a secret."""
+        longest = 0
+        for secret in self.secrets:
+            for size in range(min(len(secret) - 1, len(data)), longest, -1):
+                if data.endswith(secret[:size]):
+                    longest = size
+                    break
+        return longest
 
 
 class RedactingFilter(logging.Filter):

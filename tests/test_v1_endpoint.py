@@ -253,3 +253,52 @@ def test_the_sdk_retrieves_one_model_and_hears_of_a_missing_one(proofsheet):
     with pytest.raises(openai.NotFoundError) as missing:
         sdk(proofsheet).models.retrieve("flxu")
     assert "Model not found: flxu" in str(missing.value)
+
+
+OWN_KEY = "sk-proofsheet-own-key-42"
+
+
+def echo_the_key_in_pieces(handler):
+    """Echoes the Authorization it received in a header and in the body, the body sent in writes that cut the key
+    in two, with a pause between them (as a slow proxy would)."""
+    seen = handler.headers.get("Authorization", "")
+    body = json.dumps({"data": [{"b64_json": png_base64()}], "seen": seen}).encode()
+    cut = body.index(seen.encode()) + len(seen) // 2
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("X-Debug-Authorization", seen)
+    handler.end_headers()
+    for piece in (body[:cut], body[cut:]):
+        handler.wfile.write(piece)
+        handler.wfile.flush()
+        time.sleep(0.2)
+
+
+def test_proofsheets_own_key_echoed_by_the_server_never_reaches_the_caller(tmp_path, fake_server):
+    fake_server.on_call("POST", "/v1/images/generations", echo_the_key_in_pieces)
+    live = LiveApp(make_app(tmp_path, fake_server.api_base, API_KEY=OWN_KEY, PROXY_TOKEN="room-42"))
+    try:
+        answer = requests.post(live.url + "/v1/images/generations", json={"model": "flux", "prompt": "x"},
+                               headers={"Authorization": "Bearer room-42"}, timeout=10)
+        assert fake_server.received[-1]["headers"]["Authorization"] == f"Bearer {OWN_KEY}"  # it was sent on
+        assert answer.status_code == 200 and OWN_KEY.encode() not in answer.content
+        assert OWN_KEY not in str(answer.headers)
+        assert answer.json()["seen"] == "Bearer " + "*" * len(OWN_KEY)  # masked in place: the JSON still parses
+        assert int(answer.headers["Content-Length"]) == len(answer.content)  # and its length still holds
+        assert answer.headers["X-Debug-Authorization"] == "Bearer " + "*" * len(OWN_KEY)
+        images = sdk(live, api_key="room-42").images.generate(model="flux", prompt="x")
+        assert images.data[0].b64_json == png_base64()
+    finally:
+        live.stop()
+
+
+def test_a_callers_own_key_comes_back_to_them_as_the_server_sent_it(tmp_path, fake_server):
+    fake_server.on_call("POST", "/v1/images/generations", echo_the_key_in_pieces)
+    live = LiveApp(make_app(tmp_path, fake_server.api_base))
+    try:
+        answer = requests.post(live.url + "/v1/images/generations", json={"model": "flux", "prompt": "x"},
+                               headers={"Authorization": "Bearer sk-caller-key-0123456789"}, timeout=10)
+        assert answer.json()["seen"] == "Bearer sk-caller-key-0123456789"  # theirs: the relay leaves it be
+    finally:
+        live.stop()

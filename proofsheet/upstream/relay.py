@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import requests
 
+from proofsheet.redaction import StreamMask
 from proofsheet.results import Problem
 from proofsheet.upstream.client import BoundedRead, ImageServerClient
 
@@ -29,6 +30,7 @@ class Relayed:
     headers: dict[str, str]
     response: requests.Response
     body: BoundedRead
+    mask: StreamMask | None = None  # Proofsheet's own secrets, should the server echo them
     pieces: list[bytes] = field(default_factory=list)  # kept as they came: joined once, off the caller's path
 
     @property
@@ -46,18 +48,29 @@ class Relayed:
         return b"".join(self.pieces)
 
     def chunks(self) -> Iterator[bytes]:
-        """Each chunk as it arrives, kept in `pieces` too."""
+        """Each chunk as it arrives (Proofsheet's own secrets masked), kept in `pieces` too."""
         try:
             for chunk in self.body.chunks():
-                self.pieces.append(chunk)
-                yield chunk
+                if self.mask:
+                    chunk = self.mask.feed(chunk)
+                if chunk:
+                    self.pieces.append(chunk)
+                    yield chunk
+            tail = self.mask.flush() if self.mask else b""
+            if tail:
+                self.pieces.append(tail)
+                yield tail
         finally:
             self.response.close()
 
 
 def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, content_type: str | None,
                caller_authorization: str | None) -> Relayed | Problem:
-    """Send the caller's request on; the answer's status and headers come back at once, its body as it streams."""
+    """Send the caller's request on; the answer's status and headers come back at once, its body as it streams.
+
+    When Proofsheet's own key (or the URL's credentials) went with the request, whatever the server echoes of them
+    is masked, at the same length, in the headers and the body: the caller never learns a key it was not given.
+    """
     headers = client.relay_authorization(caller_authorization)
     if content_type:
         headers["Content-Type"] = content_type
@@ -65,12 +78,14 @@ def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, c
                            allow_redirects=False)
     if isinstance(response, Problem):
         return response
-    kept = {name: value for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP}
+    mask = client.redactor.stream_mask() if client.has_key else None
+    kept = {name: mask.masked_text(value) if mask else value
+            for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP}
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and "Content-Encoding" not in response.headers:  # relayed as read: the length holds
         kept["Content-Length"] = length  # (no chunked framing to add; an answer cut short stays visibly cut)
     reader = BoundedRead(response, client.max_response_bytes, time.monotonic() + client.timeout)
-    return Relayed(response.status_code, response.reason or "", kept, response, reader)
+    return Relayed(response.status_code, response.reason or "", kept, response, reader, mask)
 
 
 def openai_error(status: int, message: str, code: str) -> dict[str, Any]:
