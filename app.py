@@ -83,7 +83,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["store"] = Store(data_dir)  # first: it says plainly when the folder cannot be used
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(data_dir)
-    app.extensions["servers"] = _servers(app.config, data_dir)
+    # Named in the Via header of every request Proofsheet sends: one that comes back to it was sent to itself.
+    app.extensions["via"] = f"proofsheet-{secrets.token_hex(6)}"
+    app.extensions["servers"] = _servers(app.config, data_dir, app.extensions["via"])
     app.extensions["runner"] = Runner(app.extensions["store"], app.extensions["servers"],
                                       int(app.config["MAX_IN_FLIGHT"]), EventBus(int(app.config["LIVE_PAGES"])))
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
@@ -106,11 +108,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _servers(config: dict[str, Any], data_dir: Path) -> ServerRegistry:
+def _servers(config: dict[str, Any], data_dir: Path, via: str) -> ServerRegistry:
     """The default server, those named at start (`--server NAME=URL`), and those added on the Servers page."""
     def make_client(api_base: str, api_key: str | None, key_hint: str = "the key given for this server"
                     ) -> ImageServerClient:
-        return ImageServerClient(api_base, api_key, timeout=float(config["TIMEOUT"]), key_hint=key_hint,
+        return ImageServerClient(api_base, api_key, timeout=float(config["TIMEOUT"]), key_hint=key_hint, via=via,
                                  max_response_bytes=config["MAX_RESPONSE_BYTES"],
                                  max_image_bytes=config["MAX_IMAGE_BYTES"], image_timeout=float(config["IMAGE_TIMEOUT"]))
 
@@ -152,13 +154,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.check or args.backup:
         return _look_after_history(args)
     config: dict[str, Any] = {"MAX_IN_FLIGHT": max(1, args.threads - PAGE_THREADS - LIVE_PAGES)}
+    env_base = None if args.api_base or args.demo else settings.environment_api_base()
+    if env_base and env_base[0] == "OPENAI_BASE_URL" and \
+            settings.is_own_address(env_base[1], args.host, args.port):
+        # Set for the person's own programs (as the README suggests), not for Proofsheet: never talk to itself.
+        log.warning("OPENAI_BASE_URL (%s) is this Proofsheet's own address, for your programs to call; Proofsheet "
+                    "itself does not use it. Choose its image server with PROOFSHEET_API_BASE or --api-base.",
+                    env_base[1])
+        config["API_BASE"], env_base = settings.DEFAULT_API_BASE, None
     if args.api_base:
         config["API_BASE"] = settings.checked_api_base(args.api_base, "--api-base")
     if args.server:
         config["SERVERS"] = [(name, settings.checked_api_base(url, f"--server {name}"))
                              for name, url in map(parse_server_option, args.server)]
-        if not args.api_base and not settings.api_base_in(os.environ) and not args.demo:
+        if not args.api_base and not env_base and not args.demo:
             config["DEFAULT_SERVER"], config["API_BASE"] = config["SERVERS"][0]  # the first one named is the default
+    loop = _pointing_at_itself(args, env_base)
+    if loop:
+        return _refuse_to_start(loop)
     if args.allow_host:
         config["ALLOWED_HOSTS"] = settings.allowed_hosts(args.allow_host)
     if args.demo:
@@ -190,6 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=_warn_if_unhealthy, args=(servers,), daemon=True).start()
     server.run()
     return 0
+
+
+def _pointing_at_itself(args: argparse.Namespace, env_base: tuple[str, str] | None) -> str | None:
+    """A message when an image server given at start is this Proofsheet: every request would come back to it."""
+    given = [("--api-base", args.api_base)] if args.api_base else [env_base] if env_base else []
+    given += [(f"--server {name}", url) for name, url in map(parse_server_option, args.server or [])]
+    for source, url in given:
+        if settings.is_own_address(url, args.host, args.port):
+            return (f"{source} {url} is this Proofsheet's own address (it listens on {args.host}:{args.port}), so "
+                    f"every request would come back to it. Give the image server's address instead, for example "
+                    f"{settings.DEFAULT_API_BASE} for gpt4free.")
+    return None
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -1,6 +1,7 @@
 """Settings, read in one place: defaults, then the environment; the CLI and tests pass theirs to create_app."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import urllib.parse
 from pathlib import Path
@@ -11,9 +12,9 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "instance"  # beside
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
-    base_name = "PROOFSHEET_API_BASE" if environ.get("PROOFSHEET_API_BASE") else "OPENAI_BASE_URL"
+    named = environment_api_base(environ)
     settings: dict[str, Any] = {
-        "API_BASE": checked_api_base(environ.get(base_name) or DEFAULT_API_BASE, base_name),
+        "API_BASE": checked_api_base(named[1], named[0]) if named else DEFAULT_API_BASE,
         "API_KEY": environ.get("PROOFSHEET_API_KEY") or environ.get("OPENAI_API_KEY") or None,
     }
     if environ.get("PROOFSHEET_TIMEOUT"):
@@ -31,9 +32,33 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     return settings
 
 
-def api_base_in(environ: Mapping[str, str]) -> bool:
-    """Whether the environment names the image server (else the first --server is the default one)."""
-    return bool(environ.get("PROOFSHEET_API_BASE") or environ.get("OPENAI_BASE_URL"))
+def environment_api_base(environ: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
+    """The variable that names the image server, and its value, if one does (else the first --server is the
+    default one)."""
+    for name in ("PROOFSHEET_API_BASE", "OPENAI_BASE_URL"):
+        if environ.get(name):
+            return name, environ[name]
+    return None
+
+
+def is_own_address(url: str, host: str, port: int) -> bool:
+    """Whether `url` reaches the Proofsheet listening on host:port from this machine (a loopback name or address,
+    or the address it listens on, with its port)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        url_port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False
+    name = (parts.hostname or "").rstrip(".").lower()
+    if url_port != port or not name:
+        return False
+    if name in ("localhost", host.strip("[]").lower()) or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback
 
 
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:

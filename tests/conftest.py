@@ -99,15 +99,17 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_app_process(data_dir, api_base, *args, env=None, log_path=None):
+def start_app_process(data_dir, api_base, *args, env=None, log_path=None, port=None):
     """`python app.py` in its own process, as a person starts it; returns (process, url) once it answers.
 
-    What it prints goes to `log_path` when given, so a test can read its start-up lines.
+    What it prints goes to `log_path` when given, so a test can read its start-up lines. With `api_base` None, no
+    --api-base is given (the environment or a --server names the image server).
     """
-    port = free_port()
+    port = port or free_port()
     environment = {**os.environ, "PROOFSHEET_DATA": str(data_dir), **(env or {})}
     output = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--api-base", api_base, *args],
+    given = ["--api-base", api_base] if api_base else []
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *given, *args],
                                cwd=ROOT, env=environment, stdout=output, stderr=output)
     if log_path:
         output.close()

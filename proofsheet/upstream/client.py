@@ -71,6 +71,7 @@ class ImageServerClient:
         image_timeout: float = 60.0,
         max_redirects: int = 5,
         key_hint: str = "PROOFSHEET_API_KEY",
+        via: str | None = None,
     ) -> None:
         # Credentials in the URL are taken out of it: the URL is shown and stored, they are only sent.
         clean_base, self._credentials = split_credentials(api_base.rstrip("/"))
@@ -89,6 +90,8 @@ class ImageServerClient:
         self.session.mount("https://", _WatchedAdapter())
         self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = "Proofsheet"
+        if via:  # this Proofsheet's name in the request's path, as a proxy says it (RFC 9110, 7.6.3)
+            self.session.headers["Via"] = f"1.1 {via}"
 
     @property
     def has_key(self) -> bool:
@@ -313,6 +316,8 @@ class ImageServerClient:
             return Health("key_refused", f"The image server at {self.api_base} answered {body.status} "
                                          f"{body.reason}: it refused the API key ({self.key_hint}).")
         parsed = _parse_json(body.data)
+        if body.status == 508:  # Loop Detected: the server is this Proofsheet itself, and says so
+            return Health("down", _http_error_message(body, parsed))
         rows = parsed.get("data") if isinstance(parsed, dict) else parsed
         if body.status < 400 and isinstance(rows, list):
             return Health("up", models=sum(1 for row in rows if not (isinstance(row, dict) and row.get("provider") is True)))

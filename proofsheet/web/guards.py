@@ -22,6 +22,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def install(app: Flask) -> None:
+    app.before_request(_not_from_itself)
     app.before_request(_known_host_only)
     app.after_request(_security_headers)
     app.register_error_handler(Exception, _error_page)
@@ -61,6 +62,16 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _not_from_itself() -> Any:
+    """A request this Proofsheet sent (its name in Via) has come back to it: an image server is set to its own
+    address. Answered at once, in the error shape every caller reads, instead of calling itself again and again."""
+    if current_app.extensions["via"] not in request.headers.get("Via", ""):
+        return None
+    return api_error(508, "loop_detected", "This image server's address is Proofsheet's own: the request came back "
+                     "to the Proofsheet that sent it. Point the server at the real image server instead (for example "
+                     "http://localhost:1337/v1 for gpt4free).")
 
 
 def _known_host_only() -> Any:

@@ -20,9 +20,9 @@ _open_contexts = []  # browser contexts of the current test, closed before its a
 class LiveApp:
     """The app on a real socket, as a person's browser reaches it."""
 
-    def __init__(self, app):
+    def __init__(self, app, port=0):
         self.app = app
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=8, asyncore_use_poll=True,
+        self.server = create_server(app, host="127.0.0.1", port=port, threads=8, asyncore_use_poll=True,
                                     channel_request_lookahead=WAITRESS_LOOKAHEAD, **WAITRESS_OUTBUF)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
