@@ -137,6 +137,13 @@ class Runner:
         self.announce(generation_id)
         return generation_id
 
+    def delete(self, generation_id: int) -> bool:
+        """Delete a generation and its files, and tell the pages showing the history live; False if there was none."""
+        deleted = self.store.delete(generation_id)
+        if deleted:
+            self.announce(generation_id, "deleted")
+        return deleted
+
     def announce(self, generation_id: int, status: str | None = None) -> None:
         """Tell the pages showing the history live that this generation began, changed or ended."""
         if status is None:

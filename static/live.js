@@ -9,10 +9,21 @@
   const style = list.dataset.liveList; // "gallery" or "recent"
   const limit = Number(list.dataset.liveLimit || 24);
 
+  const count = document.querySelector("[data-live-count]"); // the History's "N generations"
+
+  async function recount() {
+    if (!count) return;
+    const response = await fetch("/api/generations?per_page=1");
+    if (!response.ok) return;
+    const total = (await response.json()).total;
+    count.textContent = `${total} generation${total === 1 ? "" : "s"}`;
+  }
+
   async function show(id, status) {
     const existing = list.querySelector(`[data-generation-id="${id}"]`);
     if (status === "deleted") {
       existing?.remove();
+      recount();
       return;
     }
     if (existing?.dataset.status === status && status !== "running") return;
@@ -28,6 +39,7 @@
     }
     const newer = [...list.children].find((item) => Number(item.dataset.generationId) < id);
     list.insertBefore(card, newer || null);
+    recount();
     while (list.children.length > limit) list.lastElementChild.remove();
     for (const hidden of document.querySelectorAll("#export-form[hidden], #recent-title[hidden]")) hidden.hidden = false;
     list.hidden = false;

@@ -95,7 +95,7 @@ def api_generation(generation_id: int) -> Any:
 
 @api.delete("/generations/<id:generation_id>")
 def api_delete(generation_id: int) -> Any:
-    if not store().delete(generation_id):
+    if not runner().delete(generation_id):
         return api_error(404, "not_found", f"There is no generation {generation_id}.")
     return jsonify({"deleted": generation_id})
 

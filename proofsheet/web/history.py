@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 
-from proofsheet.web.context import gallery_filters, ids_arg, page_number, store
+from proofsheet.web.context import gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
 
 history = Blueprint("history", __name__)
@@ -26,7 +26,7 @@ def raw_json(generation_id: int) -> Response:
 @history.post("/generations/<id:generation_id>/delete")
 def delete_generation(generation_id: int) -> Any:
     generation = store().get(generation_id) or abort(404)
-    store().delete(generation_id) or abort(404)
+    runner().delete(generation_id) or abort(404)
     images = len(generation.shown_images)
     prompt = generation.prompt if len(generation.prompt) <= 80 else generation.prompt[:79] + "…"
     flash(f"Deleted #{generation_id} “{prompt}” ({generation.model}) and its {images} image{'s' * (images != 1)}.")
