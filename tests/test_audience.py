@@ -231,3 +231,20 @@ def test_votes_stars_and_prompts_survive_a_restart(tmp_path, demo_server):
     assert len(again.get("/api/arena/leaderboard").get_json()["standings"]) == 2
     assert again.get("/api/generations?starred=1").get_json()["total"] == 1
     assert again.get("/api/prompts").get_json()["prompts"][0]["prompt"] == "kept prompt"
+
+
+def test_the_history_names_no_contender_before_the_vote_and_every_one_after(client):
+    body = start_round(client, ("flux", "dall-e-3")).get_json()
+    ids = [row["id"] for row in client.get("/api/generations").get_json()["generations"]]
+    for generation_id in ids:  # each card, as the History, its live updates and the main page's strip show it
+        for style in ("gallery", "recent"):
+            card = client.get(f"/generations/{generation_id}/card?style={style}").get_data(as_text=True)
+            assert not [name for name in NAMES if name in card]
+            assert f'href="/arena/{body["id"]}"' in card and "/compare/" not in card
+    gallery = client.get("/generations").get_data(as_text=True)
+    cards = gallery[gallery.index('<ol class="gallery-grid"'):gallery.index("</ol>")]
+    assert cards.count("names after the vote") == 2 and not [name for name in NAMES if name in cards]
+    client.post(f"/api/arena/{body['id']}/vote", json={"winner": "A"})
+    shown = [client.get(f"/generations/{generation_id}/card").get_data(as_text=True) for generation_id in ids]
+    assert sorted(name for card in shown for name in ("flux", "dall-e-3") if name in card) == ["dall-e-3", "flux"]
+    assert all(f'href="/generations/{generation_id}"' in card for generation_id, card in zip(ids, shown))

@@ -37,7 +37,10 @@ GALLERY_ROW = (
     "g.group_id, g.via, g.server, g.starred, "
     "(SELECT COUNT(*) FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL) AS image_count, "
     "(SELECT i.sha256 FROM images i WHERE i.generation_id = g.id AND i.sha256 IS NOT NULL "
-    " ORDER BY i.position LIMIT 1) AS cover FROM generations g"
+    " ORDER BY i.position LIMIT 1) AS cover, "
+    # A contender of a blind vote not yet judged: the history names neither its model nor its server until then.
+    "(SELECT r.id FROM arena_rounds r WHERE r.group_id = g.group_id AND r.vote IS NULL) AS blind_round "
+    "FROM generations g"
 )
 MAX_ID = 2**63 - 1
 
