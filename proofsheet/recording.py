@@ -24,7 +24,7 @@ from proofsheet.upstream.relay import Relayed
 from proofsheet.upstream.servers import Server
 
 log = logging.getLogger(__name__)
-_unrecorded = itertools.count(-1, -1)  # flights of calls that could not be recorded get ids of their own
+_unrecorded = itertools.count(-1, -1)  # flights of calls not recorded get ids of their own
 # The web server may still be sending the last megabyte or two of a large answer when the relay has handed it all
 # on; parsing it (16 MB of JSON holds the interpreter for milliseconds) would hold those sends up. Keeping a large
 # answer waits a moment first (bench/v1_relay.py: 1.09-1.10x -> 1.07-1.08x the time straight to the server).
@@ -53,7 +53,12 @@ class Call:
     @functools.cached_property
     def flight_id(self) -> int:
         """The generation's id, or (for a call that could not be recorded) an id of its own, the same every time."""
-        return self.generation_id if self.generation_id is not None else next(_unrecorded)
+        return self.generation_id if self.generation_id is not None else unrecorded_id()
+
+
+def unrecorded_id() -> int:
+    """An id for the flight of a call that is relayed but not kept (below zero: never a generation's)."""
+    return next(_unrecorded)
 
 
 class Recorder:

@@ -302,3 +302,50 @@ def test_a_callers_own_key_comes_back_to_them_as_the_server_sent_it(tmp_path, fa
         assert answer.json()["seen"] == "Bearer sk-caller-key-0123456789"  # theirs: the relay leaves it be
     finally:
         live.stop()
+
+
+def chat_answer(handler):
+    """A chat completion streamed as the OpenAI API streams one: a first chunk, a pause, the rest."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+             "choices": [{"index": 0, "delta": {"content": "A lighthouse"}, "finish_reason": None}]}
+    handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+    handler.wfile.flush()
+    time.sleep(1.0)
+    chunk["choices"][0] = {"index": 0, "delta": {"content": " at dawn"}, "finish_reason": "stop"}
+    handler.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+    handler.close_connection = True
+
+
+def test_a_whole_program_can_point_here_its_chat_calls_pass_through_as_they_stream_and_are_not_kept(tmp_path,
+                                                                                                    fake_server):
+    fake_server.on_call("POST", "/v1/chat/completions", chat_answer)
+    fake_server.on("GET", "/v1/files", json_body={"object": "list", "data": []})
+    live = LiveApp(make_app(tmp_path, fake_server.api_base))
+    try:
+        client = sdk(live)
+        started = time.monotonic()
+        stream = client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                                messages=[{"role": "user", "content": "Describe a picture"}])
+        first = next(iter(stream))
+        assert first.choices[0].delta.content == "A lighthouse"
+        assert time.monotonic() - started < 0.8  # as it came, while the server was still writing
+        assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == " at dawn"
+        assert client.files.list().data == []  # any other path too
+        sent = fake_server.received[0]
+        assert sent["path"] == "/v1/chat/completions" and sent["headers"]["Authorization"] == \
+            "Bearer sk-caller-key-0123456789"
+        assert json.loads(sent["body"])["messages"][0]["content"] == "Describe a picture"
+        assert requests.get(live.url + "/api/generations", timeout=5).json()["total"] == 0  # images only are kept
+    finally:
+        live.stop()
+
+
+def test_a_path_that_climbs_out_of_v1_is_refused_and_errors_at_v1_are_json(proofsheet, demo):
+    climbing = requests.get(proofsheet.url + "/v1/%2e%2e/secret", timeout=5)
+    assert climbing.status_code == 400 and climbing.json()["error"]["code"] == "invalid_path"
+    foreign = requests.get(proofsheet.url + "/v1/models", headers={"Host": "evil.example"}, timeout=5)
+    assert foreign.status_code == 400 and "does not answer to the name" in foreign.json()["error"]["message"]
+    assert demo.requests_seen == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import urllib.parse
 from typing import Any
 
@@ -15,6 +16,7 @@ from proofsheet.web.compare import compare_fields
 from proofsheet.web.context import api_error
 
 log = logging.getLogger("proofsheet")
+NAMED_V1 = re.compile(r"/servers/[^/]+/v1/")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
@@ -79,9 +81,16 @@ def _known_host_only() -> Any:
         return None
     message = (f"Proofsheet does not answer to the name \"{request.host}\". Open it as http://localhost:PORT, or "
                "start it with --allow-host NAME to allow this name.")
-    if request.path.startswith(("/api/", "/healthz")):
+    if wants_json():
         return api_error(400, "unknown_host", message)
     return render_template("error.html", status=400, message=message), 400
+
+
+def wants_json() -> bool:
+    """Programs' addresses (the JSON API, the health check, the /v1 endpoint of each server) answer errors as JSON;
+    pages answer them as a page."""
+    path = request.path
+    return path.startswith(("/api/", "/healthz", "/v1/")) or bool(NAMED_V1.match(path))
 
 
 def own_origin(origin: str) -> bool:
@@ -111,7 +120,7 @@ def _error_page(error: Exception) -> Any:
     else:
         log.exception("Unexpected error on %s %s", request.method, request.path)
         status, message = 500, "Something went wrong inside Proofsheet. The details are in its log."
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if wants_json():
         return api_error(status, "http_error" if status < 500 else "internal_error", message)
     return render_template("error.html", status=status, message=message), status
 
@@ -126,7 +135,7 @@ def _http_message(error: HTTPException) -> str:
 
 def _storage_error(error: StorageError) -> Any:
     """Disk full or a read-only folder while deleting or cancelling: said plainly, never a bare 500."""
-    if request.path.startswith("/api/"):
+    if wants_json():
         return api_error(507, error.problem.kind, error.problem.message)
     return render_template("error.html", status=507, message=error.problem.message), 507
 

@@ -2,8 +2,10 @@
 
 POST /v1/images/generations and /v1/images/edits, GET /v1/models and /v1/models/<id> are passed to the image server
 and its answer comes back as it is — status, headers, the same bytes, Server-Sent Events as each arrives — while a
-copy is kept in the history (marked "via /v1", the header X-Proofsheet-Generation naming it). Proofsheet's own
-refusals (busy, a wrong proxy token, a server it cannot reach) use OpenAI's error shape, so SDKs raise with the words.
+copy is kept in the history (marked "via /v1", the header X-Proofsheet-Generation naming it). Any other path below
+/v1 (chat, embeddings, image variations, …) is passed on alike and not kept, so that a whole program can be pointed
+here. Proofsheet's own refusals (busy, a wrong proxy token, a server it cannot reach) use OpenAI's error shape, so
+SDKs raise with the words.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from proofsheet import images
-from proofsheet.recording import Call, Recorder
+from proofsheet.recording import Call, Recorder, unrecorded_id
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream.cancellation import Flight, flying
 from proofsheet.upstream.relay import Relayed, open_relay, openai_error
@@ -83,25 +85,40 @@ def edits() -> Any:
     return _relay_and_record(call, "/images/edits", raw)
 
 
-def _relay_and_record(call: Call, path: str, raw: bytes) -> Any:
+@v1.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def anything_else(rest: str) -> Any:
+    """Whatever else a program asks of the server (chat, embeddings, image variations, …) goes on as it is and comes
+    back as it comes, so that OPENAI_BASE_URL can point a whole program here; only images made by generations and
+    edits are kept."""
+    if any(segment in (".", "..") for segment in rest.split("/")):
+        return _refuse(400, "Proofsheet passes on paths below the server's /v1 only.", "invalid_path")
+    request.max_content_length = MAX_EDIT_BYTES
+    return _relay_and_record(None, f"/{rest}{_query()}", request.get_data())
+
+
+def _relay_and_record(call: Call | None, path: str, raw: bytes) -> Any:
+    """Pass the request on and the answer back as it arrives; a call (an image generation or edit) is kept in the
+    history beside. Either holds a place among the generations in flight while it waits: it can take a minute."""
     work, gone, keeper = runner(), asker_gone(), recorder()  # the stream below runs after the request context
     refused = work.admit(gone)
     if refused:
         return _refuse(PROBLEM_STATUS.get(refused.kind, 503), refused.message, refused.kind)
-    keeper.begin(call)
-    flight = Flight(call.flight_id, gone)
+    if call:
+        keeper.begin(call)
+    flight = Flight(call.flight_id if call else unrecorded_id(), gone)
     work.flights.add(flight)
     with flying(flight):
-        relayed = open_relay(client(), "POST", path, raw, request.content_type, _caller_authorization())
+        relayed = open_relay(client(), request.method, path, raw, request.content_type, _caller_authorization())
     if isinstance(relayed, Problem):
         work.flights.remove(flight)
         work.leave()
-        keeper.fail(call, relayed)
+        if call:
+            keeper.fail(call, relayed)
         return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
     headers = dict(relayed.headers)
-    if call.generation_id is not None:
+    if call and call.generation_id is not None:
         headers["X-Proofsheet-Generation"] = str(call.generation_id)
-    if _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type:
+    if call and _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type:
         body = _kept_then_rewritten(call, relayed, flight)
         return Response(body, status=relayed.status, headers=headers)
 
@@ -111,7 +128,8 @@ def _relay_and_record(call: Call, path: str, raw: bytes) -> Any:
         finally:  # the caller has it all (or has gone): keep a copy beside, never in its way
             work.flights.remove(flight)
             work.leave()
-            keeper.finish_later(call, relayed)
+            if call:
+                keeper.finish_later(call, relayed)
 
     return Response(stream(), status=relayed.status, headers=headers)
 
@@ -139,11 +157,15 @@ def _kept_then_rewritten(call: Call, relayed: Relayed, flight: Flight) -> bytes:
 
 
 def _pass_through(method: str, path: str) -> Any:
-    query = request.query_string.decode("latin-1")
-    relayed = open_relay(client(), method, path + (f"?{query}" if query else ""), b"", None, _caller_authorization())
+    relayed = open_relay(client(), method, path + _query(), b"", None, _caller_authorization())
     if isinstance(relayed, Problem):
         return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
     return Response(relayed.chunks(), status=relayed.status, headers=relayed.headers)
+
+
+def _query() -> str:
+    query = request.query_string.decode("latin-1")
+    return f"?{query}" if query else ""
 
 
 def _caller_authorization() -> str | None:
