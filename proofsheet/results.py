@@ -101,12 +101,14 @@ class GenerationResult:
 ECHO_FIELDS = ("background", "output_format", "quality", "size")
 
 LONG_STRING = 160  # longer strings in the JSON view are base64 or data: URIs, shown shortened
+LONG_TEXT = 32_000  # prose (a prompt, a revised prompt, an error message) is shown whole up to this length
 
 
 def shorten_long_strings(value: Any) -> Any:
-    """The same JSON with long strings (base64, data: URIs) cut to a stub that says how long they were."""
-    if isinstance(value, str) and len(value) > LONG_STRING:
-        return f"{value[:60]}… [{len(value):,} characters]"
+    """The same JSON with long strings (base64, data: URIs) cut to a stub that says how long they were; prose is
+    kept whole, up to the longest prompt a model takes."""
+    if isinstance(value, str) and len(value) > LONG_STRING and (len(value) > LONG_TEXT or not _is_prose(value)):
+        return _stub(value)
     if isinstance(value, list):
         return [shorten_long_strings(entry) for entry in value]
     if isinstance(value, dict):
@@ -114,8 +116,17 @@ def shorten_long_strings(value: Any) -> Any:
     return value
 
 
+def _is_prose(text: str) -> bool:
+    """Words with spaces between them: base64 has none, and a data: URI is not read."""
+    return " " in text and not text.startswith("data:")
+
+
+def _stub(text: str) -> str:
+    return f"{text[:60]}… [{len(text):,} characters]"
+
+
 def preview_json(raw: Any, is_json: bool = True) -> str:
     """Pretty, shortened JSON for reading; a body that was not JSON is shown as (shortened) text."""
     if not is_json:
-        return shorten_long_strings(raw) if raw else "(empty body)"
+        return (_stub(raw) if len(raw) > LONG_STRING else raw) if raw else "(empty body)"
     return json.dumps(shorten_long_strings(raw), indent=2, ensure_ascii=False)

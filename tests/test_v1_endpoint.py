@@ -1,7 +1,9 @@
 """Proofsheet as a recording OpenAI-compatible endpoint, with the real `openai` package (and the seed script) as
 clients: answers come back as the image server gave them, and every call is kept in the history."""
+import base64
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -349,3 +351,27 @@ def test_a_path_that_climbs_out_of_v1_is_refused_and_errors_at_v1_are_json(proof
     foreign = requests.get(proofsheet.url + "/v1/models", headers={"Host": "evil.example"}, timeout=5)
     assert foreign.status_code == 400 and "does not answer to the name" in foreign.json()["error"]["message"]
     assert demo.requests_seen == []
+
+
+def test_a_generation_carrying_reference_images_beyond_a_megabyte_goes_through_whole(tmp_path, fake_server):
+    fake_server.on_generate(json_body={"data": [{"b64_json": png_base64()}]})
+    live = LiveApp(make_app(tmp_path, fake_server.api_base))
+    try:
+        reference = base64.b64encode(os.urandom(2_000_000)).decode()  # LocalAI's ref_images: MBs of base64
+        body = {"model": "flux", "prompt": "in this style", "ref_images": [reference]}
+        assert len(json.dumps(body)) > 2_500_000
+        answer = requests.post(live.url + "/v1/images/generations", json=body, timeout=30)
+        assert answer.status_code == 200 and answer.json()["data"][0]["b64_json"] == png_base64()
+        assert json.loads(fake_server.received[-1]["body"]) == body
+        generation_id = answer.headers["X-Proofsheet-Generation"]
+        assert kept(live, generation_id)["status"] == "ok"
+        # Its page stays light: the base64 is shortened, the whole request is a download away.
+        page = requests.get(f"{live.url}/generations/{generation_id}", timeout=5)
+        assert len(page.content) < 100_000
+        assert f"[{len(reference):,} characters]" in page.text and "in this style" in page.text
+        assert "Download the whole request" in page.text and 'data-copy-what="curl"' not in page.text
+        assert "Left out, too large to send from this form: ref_images (2.5 MB)" in page.text
+        whole = requests.get(f"{live.url}/generations/{generation_id}/request.json", timeout=5)
+        assert whole.json() == body and "attachment" in whole.headers["Content-Disposition"]
+    finally:
+        live.stop()

@@ -179,3 +179,14 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert app.config["API_BASE"] == "http://127.0.0.1:9/v1"
     assert app.config["API_KEY"] == "from-openai" and app.config["TIMEOUT"] == 12.0
     assert (tmp_path / "here" / "proofsheet.sqlite3").exists()
+
+
+def test_a_long_prompt_is_shown_whole_in_the_request_and_base64_is_shortened(client):
+    prompt = "A lighthouse on a cliff at dawn, " * 60  # 1,980 characters of prose
+    answer = client.post("/api/generate", json={"prompt": prompt, "model": "gpt-image-1"})
+    page = client.get(f"/generations/{answer.get_json()['id']}").get_data(as_text=True)
+    request_view = page[page.index('id="request-json"'):page.index("</pre>", page.index('id="request-json"'))]
+    assert prompt.strip() in request_view
+    raw_view = page[page.index('id="raw-json"'):]
+    assert "characters]" in raw_view and "iVBOR" in raw_view  # the image's base64, shortened
+    assert 'data-copy-what="curl"' in page  # a request this size is still copied from the page

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
 from proofsheet.web.context import gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
@@ -21,6 +21,15 @@ def raw_json(generation_id: int) -> Response:
     body = store().raw_body_file(generation_id) or abort(404)
     mimetype = "application/json" if generation.raw_is_json else "text/plain"
     return send_file(body, mimetype=mimetype, as_attachment=True, download_name=f"proofsheet-{generation_id}.json")
+
+
+@history.get("/generations/<id:generation_id>/request.json")
+def request_json(generation_id: int) -> Response:
+    """The request as it was sent (keys hidden), whole: for one too large to copy from the page."""
+    generation = store().get(generation_id) or abort(404)
+    answer = jsonify(generation.request)
+    answer.headers["Content-Disposition"] = f'attachment; filename="proofsheet-{generation_id}-request.json"'
+    return answer
 
 
 @history.post("/generations/<id:generation_id>/delete")

@@ -12,6 +12,7 @@ from proofsheet.upstream.edits import EDIT_FILES
 from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, server, store, unknown_server
 
 pages = Blueprint("pages", __name__)
+MAX_FORM_VALUE = 64 * 1024  # an extra field longer than this (as JSON) is not put in the form, which sends 1 MB at most
 FORM_FIELDS = ("prompt", "model", "response_format", "n", "size", "seed", "negative_prompt")
 # Options with a control of their own in the form (by dialect); any other field goes to Extra fields (JSON).
 FORM_OPTIONS = ("quality", "style", "background", "output_format", "output_compression", "moderation", "stream",
@@ -85,8 +86,12 @@ def form_values(body: dict[str, Any]) -> dict[str, Any]:
     values["response_format"] = body.get("response_format") or ""
     if "stream" in values:
         values["stream"] = "on" if body["stream"] is True else ""
-    extras = {name: value for name, value in body.items() if name not in FORM_FIELDS and name not in FORM_OPTIONS
-              and name not in PROOFSHEET_FIELDS and name not in EDIT_FILES}
-    if extras:
-        values["extra_fields"] = json.dumps(extras, ensure_ascii=False)
+    extras = {name: json.dumps(value, ensure_ascii=False) for name, value in body.items()
+              if name not in FORM_FIELDS and name not in FORM_OPTIONS and name not in PROOFSHEET_FIELDS
+              and name not in EDIT_FILES}
+    # A program's call through /v1 may carry megabytes (reference images as base64): more than a form sends.
+    values["left_out"] = {name: len(text) for name, text in extras.items() if len(text) > MAX_FORM_VALUE}
+    kept = {name: json.loads(text) for name, text in extras.items() if name not in values["left_out"]}
+    if kept:
+        values["extra_fields"] = json.dumps(kept, ensure_ascii=False)
     return values

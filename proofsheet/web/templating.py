@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from proofsheet.results import shorten_long_strings
 from proofsheet.snippets import curl_command, python_snippet
 from proofsheet.upstream import dialects
 from proofsheet.web.context import servers, store
@@ -14,7 +15,7 @@ from proofsheet.web.context import servers, store
 
 def install(app: Flask) -> None:
     app.context_processor(lambda: {"history_notice": store().notice})
-    app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json)
+    app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json, json_size=_json_size)
     # Globals, not context: imported macros (the form) see globals only.
     app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet,
                                  dialect_table=dialects.table(), server_names=lambda: servers().names(),
@@ -36,5 +37,9 @@ def _when(timestamp: float) -> str:
 
 
 def _pretty_json(value: Any) -> str:
-    """Readable JSON as plain text; autoescaping makes it safe in the page."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """Readable JSON as plain text, base64 and data: URIs shortened; autoescaping makes it safe in the page."""
+    return json.dumps(shorten_long_strings(value), indent=2, ensure_ascii=False)
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value))

@@ -24,7 +24,9 @@ from proofsheet.web.context import asker_gone, client, runner, server, servers, 
 from proofsheet.web.guards import own_origin
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")  # also registered as /servers/<server_name>/v1 for named servers
-MAX_EDIT_BYTES = 100 * 1024 * 1024
+# A program's call may carry images (edits, LocalAI's ref_images in a generation, a chat about a picture): the pages'
+# 1 MB limit would refuse what the image server takes.
+MAX_BODY_BYTES = 100 * 1024 * 1024
 PROBLEM_STATUS = {"busy": 503, "gone": 400, "server_down": 502, "timeout": 504, "cancelled": 499}
 
 
@@ -40,6 +42,7 @@ def _named_server(endpoint: str | None, values: dict[str, Any] | None) -> None:
 @v1.before_request
 def _callers_only() -> Any:
     """Never from another site's page (a form could spend the key); with a proxy token, only with that token."""
+    request.max_content_length = MAX_BODY_BYTES
     origin = request.headers.get("Origin")
     if (origin and not own_origin(origin)) or request.headers.get("Sec-Fetch-Site") == "cross-site":
         return _refuse(403, "Requests from another site are refused.", "forbidden_origin")
@@ -76,7 +79,6 @@ def generations() -> Any:
 
 @v1.post("/images/edits")
 def edits() -> Any:
-    request.max_content_length = MAX_EDIT_BYTES
     raw = request.get_data(cache=True)
     uploads = request.files.getlist("image") + request.files.getlist("image[]")
     inputs = [image for image in (_verified(file.read()) for file in uploads) if image]
@@ -92,7 +94,6 @@ def anything_else(rest: str) -> Any:
     edits are kept."""
     if any(segment in (".", "..") for segment in rest.split("/")):
         return _refuse(400, "Proofsheet passes on paths below the server's /v1 only.", "invalid_path")
-    request.max_content_length = MAX_EDIT_BYTES
     return _relay_and_record(None, f"/{rest}{_query()}", request.get_data())
 
 
