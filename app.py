@@ -108,6 +108,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def close_app(app: Flask) -> None:
+    """Finish keeping what was relayed, then let go of the history and its folder (tests, a clean shutdown)."""
+    app.extensions["recorder"].close()
+    app.extensions["store"].close()
+
+
 def _servers(config: dict[str, Any], data_dir: Path, via: str) -> ServerRegistry:
     """The default server, those named at start (`--server NAME=URL`), and those added on the Servers page."""
     def make_client(api_base: str, api_key: str | None, key_hint: str = "the key given for this server"

@@ -66,6 +66,10 @@ class Recorder:
         self.runner = runner
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recorder")
 
+    def close(self) -> None:
+        """Finish keeping every answer already relayed (before the history is closed)."""
+        self._pool.shutdown(wait=True)
+
     def begin(self, call: Call) -> None:
         """Record the call as running, via /v1; on a full or read-only disk, relay it unrecorded."""
         store = self.runner.store

@@ -13,7 +13,7 @@ from PIL import Image
 
 from flask.testing import FlaskClient
 
-from app import create_app
+from app import close_app, create_app
 from proofsheet.demo_server import DemoImageServer
 from tests.fake_server import FakeImageServer
 
@@ -57,7 +57,7 @@ def close_apps():
     """Each app a test made lets go of its data folder at the end, as a stopped process would."""
     yield
     while _apps_made:
-        _apps_made.pop().extensions["store"].close()
+        close_app(_apps_made.pop())
 
 
 @pytest.fixture

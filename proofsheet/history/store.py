@@ -120,10 +120,11 @@ class Store:
         """Close every thread's connection and give up the folder lock (for tests and a clean shutdown)."""
         self._thumbnailer.shutdown(wait=True)
         self.release_connection()
-        with self._connections_lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            connection.close()
+        with self._files_lock:  # a result being kept is finished first: never close a connection in mid-write
+            with self._connections_lock:
+                connections, self._connections = list(self._connections), set()
+            for connection in connections:
+                connection.close()
         self._lock.release()
 
     def describe_holder(self, address: str) -> None:
