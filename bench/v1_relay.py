@@ -8,6 +8,8 @@ Both servers in their own processes on loopback. Baselines, measured in the same
   bench/bare_relay.py, the least a relay on Proofsheet's stack (Flask, waitress, requests) can do: the floor.
 - a stream of partial images straight from the demo server, against the same through /v1: the delay each event
   gains, from the arrival times of matching events. Goal: median at most 20 ms.
+- the same through bench/raw_relay.py, a relay with no HTTP stack (bytes copied both ways): what any relay costs
+  on this machine.
 """
 from __future__ import annotations
 
@@ -52,15 +54,16 @@ def settle(app_url: str, generation_id: str) -> None:
 def main() -> None:
     with demo_server("--grain", "--partial-delay", "0.3") as demo, tempfile.TemporaryDirectory() as data, \
             app_server(demo.url + "/v1", data) as app, \
-            Process(["bench/bare_relay.py", "--upstream", demo.url + "/v1"], "/ready") as bare:
+            Process(["bench/bare_relay.py", "--upstream", demo.url + "/v1"], "/ready") as bare, \
+            Process(["bench/raw_relay.py", "--upstream", demo.url], "/v1/models") as raw:
         direct, relayed = demo.url + "/v1/images/generations", app.url + "/v1/images/generations"
-        floor = bare.url + "/v1/images/generations"
+        floor, lowest = bare.url + "/v1/images/generations", raw.url + "/v1/images/generations"
         size = len(requests.post(direct, json=BODY, timeout=120).content)
-        requests.post(relayed, json=BODY, timeout=120)  # warm every path
-        requests.post(floor, json=BODY, timeout=120)
-        plain, bare_relay, through = [], [], []
+        for url in (relayed, floor, lowest):  # warm every path
+            requests.post(url, json=BODY, timeout=120)
+        plain, bare_relay, raw_relay, through = [], [], [], []
         for _ in range(ROUNDS):
-            for url, times in ((direct, plain), (floor, bare_relay)):
+            for url, times in ((direct, plain), (floor, bare_relay), (lowest, raw_relay)):
                 started = time.perf_counter()
                 requests.post(url, json=BODY, timeout=120).json()
                 times.append(time.perf_counter() - started)
@@ -74,11 +77,13 @@ def main() -> None:
             straight, relayed_times = arrivals(direct), arrivals(relayed)
             gained += [(ours - theirs) * 1000 for ours, theirs in zip(relayed_times, straight)]
     baseline, least, ours = statistics.median(plain), statistics.median(bare_relay), statistics.median(through)
+    any_relay = statistics.median(raw_relay)
     print(f"upstream JSON: {size / 1e6:.1f} MB (4 images of 1024x1024 as b64_json)")
     print(f"straight to the server: {baseline * 1000:.0f} ms   through /v1: {ours * 1000:.0f} ms   "
           f"-> ratio {ours / baseline:.2f}x (goal <= 1.10x)")
     print(f"  the floor, a bare Flask+waitress relay keeping nothing: {least * 1000:.0f} ms -> {least / baseline:.2f}x; "
           f"Proofsheet over that floor: {ours / least:.2f}x")
+    print(f"  a raw socket relay, no HTTP stack: {any_relay * 1000:.0f} ms -> {any_relay / baseline:.2f}x")
     print(f"streamed events: each arrives {statistics.median(gained):.1f} ms later through /v1 (median of "
           f"{len(gained)}; goal <= 20 ms)")
 
