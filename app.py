@@ -95,8 +95,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
     csrf.exempt("proofsheet.web.edit.api_edit")  # likewise: multipart only, same origin only
-    for view in ("generations", "edits", "anything_else"):  # programs' calls (at /v1 and /servers/<name>/v1): never from another
-        csrf.exempt(f"proofsheet.web.v1.{view}")  # site's page, and with the proxy token when one is set
+    # Programs' calls (at /v1 and /servers/<name>/v1): never from another site's page, and with the proxy token
+    # when one is set.
+    for view in ("generations", "edits", "anything_else"):
+        csrf.exempt(f"proofsheet.web.v1.{view}")
     for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1, servers_pages, arena,
                       present_pages, sheets):
         app.register_blueprint(blueprint)

@@ -86,12 +86,12 @@ def form_values(body: dict[str, Any]) -> dict[str, Any]:
     values["response_format"] = body.get("response_format") or ""
     if "stream" in values:
         values["stream"] = "on" if body["stream"] is True else ""
-    extras = {name: json.dumps(value, ensure_ascii=False) for name, value in body.items()
-              if name not in FORM_FIELDS and name not in FORM_OPTIONS and name not in PROOFSHEET_FIELDS
-              and name not in EDIT_FILES}
+    extras = {name: value for name, value in body.items() if name not in FORM_FIELDS and name not in FORM_OPTIONS
+              and name not in PROOFSHEET_FIELDS and name not in EDIT_FILES}
     # A program's call through /v1 may carry megabytes (reference images as base64): more than a form sends.
-    values["left_out"] = {name: len(text) for name, text in extras.items() if len(text) > MAX_FORM_VALUE}
-    kept = {name: json.loads(text) for name, text in extras.items() if name not in values["left_out"]}
+    sizes = {name: len(json.dumps(value, ensure_ascii=False)) for name, value in extras.items()}
+    values["left_out"] = {name: size for name, size in sizes.items() if size > MAX_FORM_VALUE}
+    kept = {name: value for name, value in extras.items() if name not in values["left_out"]}
     if kept:
         values["extra_fields"] = json.dumps(kept, ensure_ascii=False)
     return values

@@ -74,7 +74,7 @@ def generations() -> Any:
         body = None
     call = Call("generation", server(), body if isinstance(body, dict) else {}, client().redactor_with(_caller_key()),
                 [])
-    return _relay_and_record(call, "/images/generations", raw)
+    return _relay("/images/generations", raw, call)
 
 
 @v1.post("/images/edits")
@@ -84,7 +84,7 @@ def edits() -> Any:
     inputs = [image for image in (_verified(file.read()) for file in uploads) if image]
     mask = _verified(request.files["mask"].read()) if "mask" in request.files else None
     call = Call("edit", server(), request.form.to_dict(), client().redactor_with(_caller_key()), inputs, mask)
-    return _relay_and_record(call, "/images/edits", raw)
+    return _relay("/images/edits", raw, call)
 
 
 @v1.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -94,10 +94,10 @@ def anything_else(rest: str) -> Any:
     edits are kept."""
     if any(segment in (".", "..") for segment in rest.split("/")):
         return _refuse(400, "Proofsheet passes on paths below the server's /v1 only.", "invalid_path")
-    return _relay_and_record(None, f"/{rest}{_query()}", request.get_data())
+    return _relay(f"/{rest}{_query()}", request.get_data())
 
 
-def _relay_and_record(call: Call | None, path: str, raw: bytes) -> Any:
+def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
     """Pass the request on and the answer back as it arrives; a call (an image generation or edit) is kept in the
     history beside. Either holds a place among the generations in flight while it waits: it can take a minute."""
     work, gone, keeper = runner(), asker_gone(), recorder()  # the stream below runs after the request context
