@@ -26,6 +26,11 @@ def is_data_uri(text: str) -> bool:
     return text[:5].lower() == "data:"
 
 
+def encode_base64(data: bytes) -> bytes:
+    """Standard base64, as a server sends an image in b64_json (pybase64: SIMD)."""
+    return pybase64.b64encode(data)
+
+
 def decode_base64(text: str) -> bytes | Problem:
     """Decode bare base64 or a base64 data: URI, as servers send them."""
     if is_data_uri(text):

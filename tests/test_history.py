@@ -1,10 +1,12 @@
 """The history: kept across restarts, browsable, searchable, deletable, exportable."""
+import base64
 import io
 import json
 import re
 import sqlite3
 import zipfile
 
+from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from proofsheet.demo_server import draw_image
@@ -184,3 +186,75 @@ def test_a_generation_left_running_by_a_crash_is_marked_interrupted(tmp_path):
     assert generation.status == "interrupted"
     assert generation.error.message == "Proofsheet stopped before the image server answered."
     assert list(reopened.images_dir.iterdir()) == []
+
+
+def noisy_png(seed: int, size: int = 96) -> bytes:
+    """A PNG that does not compress away, so that its base64 is most of an answer, as a real image's is."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (size, size), bytes((seed * 31 + n * 7919) % 251 for n in range(size * size * 3))
+                    ).save(out, "PNG")
+    return out.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 3), indent=st.sampled_from([None, 2, "\t"]), escaped_slashes=st.booleans(),
+       wrapped=st.booleans(), repeat_first=st.booleans(), extra=st.text(max_size=20))
+def test_the_raw_response_is_kept_byte_for_byte_and_each_images_base64_only_once(
+        tmp_path_factory, fake_server, count, indent, escaped_slashes, wrapped, repeat_first, extra):
+    pictures = [noisy_png(seed) for seed in range(count)]
+    encoded = [b64(picture) for picture in pictures]
+    if wrapped:  # MIME-style lines, which a server may send and Proofsheet decodes: not the canonical form
+        encoded[0] = "\n".join(encoded[0][i:i + 76] for i in range(0, len(encoded[0]), 76))
+    items = [{"b64_json": text, "revised_prompt": extra} for text in encoded]
+    if repeat_first:
+        items.append({"b64_json": encoded[0]})  # the same image twice in one answer
+    body = json.dumps({"created": 1, "data": items, "note": extra}, indent=indent).encode()
+    if escaped_slashes:  # PHP's json_encode writes "\/" for "/"
+        body = body.replace(b"/", b"\\/")
+    fake_server.on_generate(body=body)
+    app = make_app(tmp_path_factory.mktemp("history"), fake_server.api_base)
+    client = app.test_client()
+    generation = client.post("/api/generate", json={"prompt": "noise", "response_format": "b64_json"}).get_json()
+    assert generation["status"] == "ok", generation["error"]
+    assert client.get(f"/generations/{generation['id']}/raw.json").data == body  # byte for byte
+    exported = client.get(f"/generations/export?id={generation['id']}").data
+    with zipfile.ZipFile(io.BytesIO(exported)) as archive:
+        assert archive.read(f"responses/{generation['id']}.json") == body
+    responses = app.extensions["store"].responses_dir
+    kept = sum(path.stat().st_size for path in responses.iterdir())
+    replaceable = sum(len(text) for text in encoded if "\n" not in text) if not escaped_slashes else 0
+    assert kept <= len(body) - replaceable + 200  # what could be left to the image files was
+    client.delete(f"/api/generations/{generation['id']}")
+    assert list(responses.iterdir()) == []  # and goes with its generation
+
+
+def test_a_raw_response_whose_image_file_went_missing_says_so(client, tmp_path):
+    generation = api_generate(client, "soon without its image", size="64x64")
+    store = client.application.extensions["store"]
+    for path in store.images_dir.iterdir():
+        path.unlink()
+    answer = client.get(f"/generations/{generation['id']}/raw.json")
+    assert answer.status_code == 404 and "--check" in answer.get_data(as_text=True)
+
+
+def test_a_streamed_answer_is_kept_byte_for_byte_and_its_final_image_once(tmp_path, fake_server):
+    partials = [noisy_png(seed) for seed in (1, 2)]  # the same size: their base64 begins like the final image's
+    final = noisy_png(3)
+    events = [{"type": "image_generation.partial_image", "partial_image_index": n, "b64_json": b64(p)}
+              for n, p in enumerate(partials)]
+    events.append({"type": "image_generation.completed", "b64_json": b64(final), "usage": {"total_tokens": 3}})
+    body = "".join(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n" for event in events).encode()
+    fake_server.on_generate(body=body, content_type="text/event-stream")
+    app = make_app(tmp_path, fake_server.api_base)
+    client = app.test_client()
+    generation = client.post("/api/generate", json={"prompt": "noise", "model": "gpt-image-1", "stream": True,
+                                                    "partial_images": 2}, headers={"Accept": "application/json"})
+    kept = client.get("/api/generations").get_json()["generations"][0]
+    assert kept["status"] == "ok", generation.get_data(as_text=True)[-300:]
+    assert client.get(f"/generations/{kept['id']}/raw.json").data == body
+    sparse = app.extensions["store"].responses_dir / f"{kept['id']}.sparse"
+    assert sparse.stat().st_size <= len(body) - len(b64(final)) + 100

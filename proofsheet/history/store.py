@@ -26,8 +26,8 @@ from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.prices import PriceTable
 from proofsheet.history.records import (EXTENSIONS, MIMES, GalleryPage, Group, StoredGeneration, StoredInput,
                                         generation_from_row, image_from_row)
-from proofsheet.images import make_thumbnail, verify_image
-from proofsheet.results import GenerationResult, Problem, VerifiedImage, preview_json
+from proofsheet.images import encode_base64, make_thumbnail, verify_image
+from proofsheet.results import GenerationResult, ImageItem, Problem, VerifiedImage, preview_json
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ GALLERY_ROW = (
     "FROM generations g"
 )
 MAX_ID = 2**63 - 1
+SPARSE_MARK = b"\x00"  # never in JSON or event-stream text: what stands around an image's name in a sparse body
 
 
 class HistoryUnavailable(Exception):
@@ -314,7 +315,7 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             problem = storage_problem(exc, self.folder)
             log.error("Generation %d could not be kept: %s", generation_id, problem.message)
-            self._response_path(generation_id).unlink(missing_ok=True)
+            self._remove_response(generation_id)
             self.fail(generation_id, problem)
             return "failed"
 
@@ -337,10 +338,12 @@ class Store:
             for item in result.images:
                 item.sha256 = _write_once(self.images_dir, item.image)
             if result.raw_body:
-                _write_file(self._response_path(generation_id), result.raw_body)
+                sparse = _sparse_body(result.raw_body, result.images)
+                _write_file(self._response_path(generation_id, sparse=sparse is not None),
+                            result.raw_body if sparse is None else sparse)
             with self.transaction():
                 if self._status(generation_id) != "running":
-                    self._response_path(generation_id).unlink(missing_ok=True)
+                    self._remove_response(generation_id)
                     return self._status(generation_id)
                 self._write_rows(generation_id, result, status)
         for item in result.images:
@@ -354,8 +357,14 @@ class Store:
         row = self.db.execute("SELECT status FROM generations WHERE id=?", (generation_id,)).fetchone()
         return row["status"] if row else "deleted"
 
-    def _response_path(self, generation_id: int) -> Path:
-        return self.responses_dir / f"{int(generation_id)}.body"
+    def _response_path(self, generation_id: int, sparse: bool = False) -> Path:
+        """`<id>.body` holds the body as received; `<id>.sparse` the same with each image's base64 left to the
+        image file (see _sparse_body)."""
+        return self.responses_dir / f"{int(generation_id)}.{'sparse' if sparse else 'body'}"
+
+    def _remove_response(self, generation_id: int) -> None:
+        for sparse in (False, True):
+            self._response_path(generation_id, sparse).unlink(missing_ok=True)
 
     def _write_rows(self, generation_id: int, result: GenerationResult, status: str) -> None:
         error = result.error
@@ -399,7 +408,7 @@ class Store:
         with self._files_lock, self._writing():
             shas = [row[0] for row in self.db.execute(
                 "SELECT sha256 FROM images WHERE generation_id=? AND sha256 IS NOT NULL", (generation_id,))]
-            self._response_path(generation_id).unlink(missing_ok=True)
+            self._remove_response(generation_id)
             shas += [row[0] for row in self.db.execute("SELECT sha256 FROM inputs WHERE generation_id=?",
                                                        (generation_id,))]
             deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
@@ -507,12 +516,31 @@ class Store:
         return Group(row["id"], row["created_at"], row["prompt"], json.loads(row["cells_json"]), generations,
                      json.loads(row["layout_json"]) if row["layout_json"] else None)
 
-    def raw_body_file(self, generation_id: int) -> Path | None:
-        """The response body exactly as received, found through the database."""
+    def raw_body(self, generation_id: int) -> bytes | None:
+        """The response body exactly as received, found through the database (None when there is none, or its
+        file, or an image file it leaves its base64 to, is missing)."""
         if not _is_id(generation_id):
             return None
         row = self.db.execute("SELECT generation_id FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
-        return self._response_path(row[0]) if row else None
+        if row is None:
+            return None
+        try:
+            sparse = self._response_path(row[0], sparse=True).read_bytes()
+        except FileNotFoundError:
+            try:
+                return self._response_path(row[0]).read_bytes()
+            except FileNotFoundError:
+                return None
+        pieces = sparse.split(SPARSE_MARK)
+        for index in range(1, len(pieces), 2):  # the odd pieces name image files
+            found = self.image_file(pieces[index].decode("ascii", "replace"))
+            try:
+                pieces[index] = encode_base64(found[0].read_bytes()) if found else b""
+            except FileNotFoundError:
+                found = None
+            if found is None:
+                return None
+        return b"".join(pieces)
 
     def image_file(self, sha256: str) -> tuple[Path, str] | None:
         """The file of a stored image and its verified content type, found through the database."""
@@ -587,10 +615,10 @@ class Store:
                         name = f"images/{generation.id}-{image.position + 1}.{EXTENSIONS[image.format]}"
                         archive.write(self.images_dir / image.file_name, name, compress_type=zipfile.ZIP_STORED)
                         facts["file"] = name
-                raw = self.raw_body_file(generation.id)
+                raw = self.raw_body(generation.id)
                 if raw is not None:
                     entry["response_file"] = f"responses/{generation.id}.json"
-                    archive.write(raw, entry["response_file"])
+                    archive.writestr(entry["response_file"], raw)
                 manifest.append(entry)
             archive.writestr("manifest.json", json.dumps({"generations": manifest}, indent=2, ensure_ascii=False))
 
@@ -622,6 +650,28 @@ class _Transaction:
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _sparse_body(raw: bytes | bytearray, images: Iterable[ImageItem]) -> bytes | None:
+    """The body with the base64 of each kept image replaced by the image file's name (its SHA-256) between two NUL
+    bytes, or None when there is none to replace. A b64_json answer is mostly its images' base64: kept once, as the
+    image files, it is a quarter smaller on disk and its largest write is gone. Only base64 that the image's own
+    bytes encode to exactly (standard alphabet, padded, unbroken) is replaced, so that the body rebuilt from the
+    files is byte for byte the one received; a body holding a NUL byte is kept as it came."""
+    if SPARSE_MARK in raw:
+        return None
+    pieces: list[bytes | bytearray] = []
+    position = 0
+    for item in images:  # in the answer's order: each search starts where the last image ended
+        encoded = encode_base64(item.image.data)
+        found = raw.find(encoded[:64], position)  # a short needle finds it fast; the whole is then compared
+        while found >= 0 and raw[found:found + len(encoded)] != encoded:  # (partial images share its first bytes)
+            found = raw.find(encoded[:64], found + 1)
+        if found < 0:
+            continue
+        pieces += [raw[position:found], SPARSE_MARK + item.sha256.encode("ascii") + SPARSE_MARK]
+        position = found + len(encoded)
+    return b"".join([*pieces, raw[position:]]) if pieces else None
 
 
 def _write_once(folder: Path, image: VerifiedImage) -> str:

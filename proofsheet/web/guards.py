@@ -128,7 +128,9 @@ def _error_page(error: Exception) -> Any:
 def _http_message(error: HTTPException) -> str:
     messages = {404: "There is nothing at this address. It may have been deleted.",
                 405: "That page does not take this kind of request.",
-                413: "The request is too large (at most 1 MB)."}
+                413: f"The request is too large (at most {(request.max_content_length or 0) // (1024 * 1024)} MB)."}
+    if error.description and error.description != type(error).description:
+        return error.description  # said by Proofsheet where it stopped (abort(404, "..."))
     described = error.description if error.description and "browser (or proxy)" not in error.description else None
     return messages.get(error.code) or described or error.name
 

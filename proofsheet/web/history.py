@@ -18,9 +18,12 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 @history.get("/generations/<id:generation_id>/raw.json")
 def raw_json(generation_id: int) -> Response:
     generation = store().get(generation_id) or abort(404)
-    body = store().raw_body_file(generation_id) or abort(404)
-    mimetype = "application/json" if generation.raw_is_json else "text/plain"
-    return send_file(body, mimetype=mimetype, as_attachment=True, download_name=f"proofsheet-{generation_id}.json")
+    body = store().raw_body(generation_id)
+    if body is None:
+        abort(404, "The raw response of this generation is not in the data folder (run python app.py --check).")
+    answer = Response(body, mimetype="application/json" if generation.raw_is_json else "text/plain")
+    answer.headers["Content-Disposition"] = f'attachment; filename="proofsheet-{generation_id}.json"'
+    return answer
 
 
 @history.get("/generations/<id:generation_id>/request.json")
