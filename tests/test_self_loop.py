@@ -100,3 +100,19 @@ def test_adding_proofsheets_own_address_as_a_server_is_refused_with_why(pointed_
     answer = requests.post(live.url + "/api/servers", json={"name": "me", "api_base": live.url + "/v1"}, timeout=10)
     assert answer.status_code == 422 and LOOP_WORDS in answer.json()["error"]["message"]
     assert [one["name"] for one in requests.get(live.url + "/api/servers", timeout=5).json()["servers"]] == ["default"]
+
+
+def test_two_proofsheets_pointed_at_each_other_stop_at_the_first_that_hears_itself(tmp_path):
+    first_port, second_port = free_port(), free_port()
+    first = LiveApp(make_app(tmp_path / "first", f"http://127.0.0.1:{second_port}/v1", TIMEOUT=30), port=first_port)
+    second = LiveApp(make_app(tmp_path / "second", f"http://127.0.0.1:{first_port}/v1", TIMEOUT=30), port=second_port)
+    try:
+        started = time.monotonic()
+        answer = requests.post(first.url + "/api/generate", json={"prompt": "a fox", "model": "flux"}, timeout=30)
+        assert time.monotonic() - started < 3
+        assert answer.status_code == 502 and LOOP_WORDS in answer.json()["error"]["message"]
+        for live in (first, second):  # one generation each: the first's, and the second's relay of it
+            assert requests.get(live.url + "/api/generations", timeout=5).json()["total"] == 1
+    finally:
+        second.stop()
+        first.stop()

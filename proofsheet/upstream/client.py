@@ -94,6 +94,11 @@ class ImageServerClient:
             self.session.headers["Via"] = f"1.1 {via}"
 
     @property
+    def via(self) -> str | None:
+        """This Proofsheet's entry in the Via header of every request it sends, if it names itself."""
+        return self.session.headers.get("Via")
+
+    @property
     def has_key(self) -> bool:
         return bool(self._api_key or self._credentials)
 

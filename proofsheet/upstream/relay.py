@@ -65,13 +65,15 @@ class Relayed:
 
 
 def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, content_type: str | None,
-               caller_authorization: str | None) -> Relayed | Problem:
+               caller_authorization: str | None, caller_via: str | None = None) -> Relayed | Problem:
     """Send the caller's request on; the answer's status and headers come back at once, its body as it streams.
 
     When Proofsheet's own key (or the URL's credentials) went with the request, whatever the server echoes of them
     is masked, at the same length, in the headers and the body: the caller never learns a key it was not given.
     """
     headers = client.relay_authorization(caller_authorization)
+    if caller_via and client.via:  # the whole path so far, as proxies pass it on: a loop through another
+        headers["Via"] = f"{caller_via}, {client.via}"  # Proofsheet comes back naming this one too
     if content_type:
         headers["Content-Type"] = content_type
     response = client.open(method, client.api_base + path, client.timeout, headers=headers, data=body or None,

@@ -109,7 +109,8 @@ def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
     flight = Flight(call.flight_id if call else unrecorded_id(), gone)
     work.flights.add(flight)
     with flying(flight):
-        relayed = open_relay(client(), request.method, path, raw, request.content_type, _caller_authorization())
+        relayed = open_relay(client(), request.method, path, raw, request.content_type, _caller_authorization(),
+                             request.headers.get("Via"))
     if isinstance(relayed, Problem):
         work.flights.remove(flight)
         work.leave()
@@ -158,7 +159,8 @@ def _kept_then_rewritten(call: Call, relayed: Relayed, flight: Flight) -> bytes:
 
 
 def _pass_through(method: str, path: str) -> Any:
-    relayed = open_relay(client(), method, path + _query(), b"", None, _caller_authorization())
+    relayed = open_relay(client(), method, path + _query(), b"", None, _caller_authorization(),
+                         request.headers.get("Via"))
     if isinstance(relayed, Problem):
         return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
     return Response(relayed.chunks(), status=relayed.status, headers=relayed.headers)
