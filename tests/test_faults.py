@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import urllib.parse
 import zipfile
 
 import pytest
@@ -208,6 +209,19 @@ def test_fuzzed_addresses_never_get_a_5xx(unreachable_client, segment, query):
                  f"/arena/leaderboard?category={query}", f"/generations?starred={query}&server={query}",
                  f"/api/models?server={query}", f"/healthz?server={query}", f"/api/servers/{segment}/health"):
         assert unreachable_client.get(path).status_code < 500, path
+
+
+@hypothesis_settings
+@given(path=st.text(min_size=1, max_size=40), method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+       body=st.binary(max_size=200), query=st.text(max_size=20))
+def test_fuzzed_calls_to_v1_are_passed_on_or_refused_in_openais_shape_never_a_5xx_of_proofsheets(
+        unreachable_client, path, method, body, query):
+    """Any path below /v1 goes to the image server (here one that refuses at once: a 502 that says so) or is refused
+    by Proofsheet with a message; never a crash, and always JSON a program can read."""
+    response = unreachable_client.open("/v1/" + urllib.parse.quote(path.lstrip("/"), safe="/"), method=method,
+                                       data=body, query_string={"q": query}, content_type="application/json")
+    assert response.status_code < 500 or response.status_code == 502
+    assert response.status_code >= 400 and response.get_json()["error"]["message"].strip()
 
 
 # A server entry never reaches past loopback: its URL is a closed loopback port, or something that is not a URL.
