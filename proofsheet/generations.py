@@ -106,8 +106,10 @@ class Runner:
         source = (generation.source_generation, generation.source_image or 0) if generation.source_generation else None
         return self.edit(EditRequest(request, images, mask, source), gone=gone)
 
-    def compare(self, compare: CompareRequest, gone: Gone | None = None) -> Group | Problem:
-        """Every cell at once, in parallel: the grid takes as long as its slowest cell."""
+    def compare(self, compare: CompareRequest, gone: Gone | None = None,
+                on_start: Callable[[int], None] | None = None) -> Group | Problem:
+        """Every cell at once, in parallel: the grid takes as long as its slowest cell. `on_start` hears of the
+        comparison's id once it is kept, before any cell is asked for."""
         refused = self._admit(gone)
         if refused:
             return refused
@@ -115,6 +117,8 @@ class Runner:
             group_id = self.start_compare(compare)
             if isinstance(group_id, Problem):
                 return group_id
+            if on_start:
+                on_start(group_id)
             with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
                 for position, cell in enumerate(compare.cells):
                     pool.submit(self._cell, cell, (group_id, position), gone)

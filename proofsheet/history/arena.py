@@ -76,17 +76,17 @@ class ArenaBook:
         self.rng = rng or random.SystemRandom()
         self._fitted: dict[str | None, tuple[tuple[Any, ...], list[Standing]]] = {}  # per category, until a vote
 
-    def start(self, group: Group, category: str | None) -> ArenaRound:
-        """A round for a finished comparison (each cell naming its server): its cells behind letters, in random
-        order."""
-        positions = list(range(len(group.cells)))
+    def start(self, group_id: int, cells: list[dict[str, Any]], category: str | None) -> ArenaRound:
+        """A round for a comparison (each cell naming its server), kept before its contenders are asked for, so that
+        the history never names them before the vote: its cells behind letters, in random order."""
+        positions = list(range(len(cells)))
         self.rng.shuffle(positions)
-        contenders = [Contender(LABELS[index], position, group.cells[position]["server"], group.cells[position]["model"])
+        contenders = [Contender(LABELS[index], position, cells[position]["server"], cells[position]["model"])
                       for index, position in enumerate(positions)]
         with self.store.writing():
             cursor = self.store.db.execute(
                 "INSERT INTO arena_rounds (group_id, created_at, category, contenders_json) VALUES (?, ?, ?, ?)",
-                (group.id, time.time(), category, json.dumps([c.__dict__ for c in contenders])))
+                (group_id, time.time(), category, json.dumps([c.__dict__ for c in contenders])))
         return self.get(int(cursor.lastrowid))
 
     def get(self, round_id: int) -> ArenaRound | None:

@@ -111,10 +111,12 @@ def api_leaderboard() -> Any:
 
 
 def _run(parsed: Any) -> ArenaRound | Problem:
-    group = runner().compare(parsed.compare, gone=asker_gone())
-    if isinstance(group, Problem):
-        return group
-    return arena_book().start(group, parsed.category)
+    rounds: list[ArenaRound] = []
+    cells = [cell.to_cell() for cell in parsed.compare.cells]
+    group = runner().compare(parsed.compare, gone=asker_gone(),  # the round first: no name shows while they run
+                             on_start=lambda group_id: rounds.append(arena_book().start(group_id, cells,
+                                                                                         parsed.category)))
+    return group if isinstance(group, Problem) else rounds[0]
 
 
 def _round(round_id: int) -> tuple[ArenaRound, Group]:

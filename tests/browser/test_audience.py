@@ -44,6 +44,25 @@ def test_the_arena_hides_the_names_until_the_vote_then_reveals_them_and_moves_th
     assert float(first.locator(".standing-rating").inner_text()) > 1000
 
 
+def test_the_history_open_beside_a_blind_vote_names_no_one_until_it_is_judged(page, live_app):
+    page.goto(live_app.url + "/generations")
+    page.wait_for_timeout(300)  # its live stream is open
+    started = page.request.post(live_app.url + "/api/arena", data={
+        "prompt": "a red fox in the snow", "contenders": [{"model": name} for name in NAMES]}).json()
+    cards = page.locator(".gallery-card", has_text="a red fox in the snow")
+    expect(cards).to_have_count(2, timeout=5_000)  # arrived live
+    expect(cards.locator(".blind-round")).to_have_text([f"blind vote #{started['id']}: names after the vote"] * 2)
+    text = page.locator(".gallery-grid").inner_text() + page.locator(".gallery-grid").inner_html()
+    assert not [name for name in NAMES if name in text]
+    cards.first.locator("img").click()  # the picture leads to the round, where the room votes
+    page.wait_for_url(re.compile(rf"/arena/{started['id']}$"))
+    page.keyboard.press("1")
+    expect(page.locator(".vote-result")).to_contain_text("A won:")
+    page.goto(live_app.url + "/generations")
+    expect(cards.locator(".blind-round")).to_have_count(0)
+    assert all(name in page.locator(".gallery-grid").inner_text() for name in NAMES)  # named, now it is judged
+
+
 def test_the_slideshow_fills_the_screen_and_advances_with_the_arrow_key(page, live_app):
     group = live_app.app.test_client().post("/api/compare", json={
         "prompt": "slides for the room", "models": ["flux", "sdxl-turbo", "dall-e-3"], "size": "512x512"}).get_json()
