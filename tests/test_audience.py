@@ -4,10 +4,13 @@ import html
 import io
 import json
 import re
+import threading
+import time
 
 import pytest
 from PIL import Image
 
+from proofsheet.demo_server import DemoImageServer
 from tests.conftest import make_app
 
 NAMES = ("flux", "sdxl-turbo", "dall-e-3", "default")
@@ -248,3 +251,26 @@ def test_the_history_names_no_contender_before_the_vote_and_every_one_after(clie
     shown = [client.get(f"/generations/{generation_id}/card").get_data(as_text=True) for generation_id in ids]
     assert sorted(name for card in shown for name in ("flux", "dall-e-3") if name in card) == ["dall-e-3", "flux"]
     assert all(f'href="/generations/{generation_id}"' in card for generation_id, card in zip(ids, shown))
+
+
+def test_a_round_opened_while_its_contenders_run_waits_for_every_image_before_the_vote(tmp_path):
+    with DemoImageServer(model_delays={"sdxl-turbo": 2.0}) as demo:
+        client = make_app(tmp_path, demo.api_base).test_client()
+        running = threading.Thread(target=start_round, args=(client,))
+        running.start()
+        try:
+            deadline = time.monotonic() + 5
+            while not client.get("/api/generations").get_json()["generations"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            round_id = int(re.search(r'href="/arena/(\d+)"', client.get("/generations").get_data(as_text=True))[1])
+            page = client.get(f"/arena/{round_id}").get_data(as_text=True)
+            assert "still being made" in page and 'id="vote-form"' not in page
+            assert 'http-equiv="refresh"' in page  # it comes back by itself
+            early = client.post(f"/api/arena/{round_id}/vote", json={"winner": "A"})
+            assert early.status_code == 409 and "still being made" in early.get_json()["error"]["message"]
+        finally:
+            running.join(timeout=15)
+        page = client.get(f"/arena/{round_id}").get_data(as_text=True)
+        assert 'id="vote-form"' in page and "still being made" not in page and 'http-equiv' not in page
+        assert client.post(f"/api/arena/{round_id}/vote", json={"winner": "A"}).status_code == 200

@@ -45,6 +45,10 @@ class ArenaRound:
     def winner(self) -> Contender | None:
         return next((c for c in self.contenders if c.label == self.vote), None)
 
+    def waiting(self, group: Group) -> bool:
+        """Whether a contender is still being made (the round is kept before they are asked for)."""
+        return any(generation.status == "running" for generation in group.generations)
+
     def blind(self, group: Group) -> dict[str, Any]:
         """What the audience may see before the vote: letters and images, never a model's or server's name."""
         images = []
@@ -56,7 +60,8 @@ class ArenaRound:
                            "width": shown.width if shown else None, "height": shown.height if shown else None,
                            "status": generation.status if generation else "missing"})
         return {"id": self.id, "prompt": group.prompt, "category": self.category, "images": images,
-                "voted": self.voted, "permalink": f"/arena/{self.id}", "vote_url": f"/api/arena/{self.id}/vote"}
+                "voted": self.voted, "waiting": self.waiting(group), "permalink": f"/arena/{self.id}",
+                "vote_url": f"/api/arena/{self.id}/vote"}
 
     def reveal(self, group: Group) -> dict[str, Any]:
         """After the vote: who was who, and what each made."""

@@ -63,7 +63,7 @@ def round_page(round_id: int) -> str:
 def vote_form(round_id: int) -> Any:
     found, _ = _round(round_id)
     problem = _vote(found, request.form.get("winner"))
-    if problem and problem[0] != 409:
+    if problem and problem[0] != 409:  # already judged, or still running: the round's page says which
         abort(*problem)
     return redirect(url_for("arena.round_page", round_id=round_id), code=303)
 
@@ -98,7 +98,8 @@ def api_vote(round_id: int) -> Any:
     winner = json_body().get("winner")
     problem = _vote(found, winner)
     if problem:
-        return api_error(problem[0], "bad_request" if problem[0] == 400 else "already_voted", problem[1])
+        kind = "bad_request" if problem[0] == 400 else "still_running" if "still" in problem[1] else "already_voted"
+        return api_error(problem[0], kind, problem[1])
     found, group = _round(round_id)
     return jsonify(found.reveal(group))
 
@@ -131,6 +132,8 @@ def _vote(found: ArenaRound, winner: Any) -> tuple[int, str] | None:
     allowed = [c.label for c in found.contenders] + list(VOTES)
     if winner not in allowed:
         return 400, f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
+    if found.waiting(_round(found.id)[1]):
+        return 409, "Some contenders are still being made: vote once every image is back."
     if not arena_book().vote(found.id, winner):
         return 409, "This round already has its vote."
     return None
