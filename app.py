@@ -79,6 +79,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings.from_environment())
     app.config.update(config or {})
+    if not app.config["API_KEY"]:
+        app.config["API_KEY"] = settings.openai_key_for(app.config["API_BASE"])
     data_dir = Path(app.config["DATA_DIR"])
     app.extensions["store"] = Store(data_dir)  # first: it says plainly when the folder cannot be used
     if not app.config.get("SECRET_KEY"):
@@ -193,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     except (HistoryUnavailable, FolderInUse) as exc:
         return _refuse_to_start(_start_message(exc, app_data_dir(config)))
     install_log_redaction(app.extensions["servers"].redactor)
+    if os.environ.get("OPENAI_API_KEY") and not app.config["API_KEY"]:
+        log.info("OPENAI_API_KEY is left for OpenAI: Proofsheet sends no key to %s (give it one with "
+                 "PROOFSHEET_API_KEY).", app.config["API_BASE"])
     from waitress.server import create_server
 
     try:

@@ -15,8 +15,9 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     named = environment_api_base(environ)
     settings: dict[str, Any] = {
         "API_BASE": checked_api_base(named[1], named[0]) if named else DEFAULT_API_BASE,
-        "API_KEY": environ.get("PROOFSHEET_API_KEY") or environ.get("OPENAI_API_KEY") or None,
     }
+    if environ.get("PROOFSHEET_API_KEY"):
+        settings["API_KEY"] = environ["PROOFSHEET_API_KEY"]
     if environ.get("PROOFSHEET_TIMEOUT"):
         settings["TIMEOUT"] = _positive_number(environ["PROOFSHEET_TIMEOUT"], "PROOFSHEET_TIMEOUT")
     if environ.get("PROOFSHEET_IMAGE_TIMEOUT"):
@@ -39,6 +40,17 @@ def environment_api_base(environ: Mapping[str, str] = os.environ) -> tuple[str, 
         if environ.get(name):
             return name, environ[name]
     return None
+
+
+def openai_key_for(api_base: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """OPENAI_API_KEY, for the server it was set for: OpenAI's own API, or the one OPENAI_BASE_URL names. Set in a
+    shell for other programs, it is never sent to another image server (gpt4free, a LocalAI box)."""
+    key = environ.get("OPENAI_API_KEY")
+    if not key:
+        return None
+    host = (urllib.parse.urlsplit(api_base).hostname or "").lower()
+    meant_for = environ.get("OPENAI_BASE_URL", "").strip().rstrip("/")
+    return key if host == "api.openai.com" or (meant_for and api_base.strip().rstrip("/") == meant_for) else None
 
 
 def is_own_address(url: str, host: str, port: int) -> bool:

@@ -21,7 +21,8 @@ def test_openai_base_url_set_for_programs_is_not_taken_as_proofsheets_own_server
     own = f"http://localhost:{port}/v1"
     log_path = tmp_path / "app.log"
     process, url = start_app_process(tmp_path / "data", None, "--server", f"demo={demo_server.api_base}",
-                                     env={"OPENAI_BASE_URL": own}, log_path=log_path, port=port)
+                                     env={"OPENAI_BASE_URL": own, "OPENAI_API_KEY": "sk-set-for-programs-42"},
+                                     log_path=log_path, port=port)
     try:
         health = requests.get(url + "/healthz", timeout=5).json()
         assert health["image_server"]["url"] == demo_server.api_base and health["image_server"]["answers"]
@@ -38,7 +39,8 @@ def test_openai_base_url_set_for_programs_is_not_taken_as_proofsheets_own_server
         printed = log_path.read_text()
         warnings = [line for line in printed.splitlines() if "OPENAI_BASE_URL" in line]
         assert len(warnings) == 1 and "WARNING" in warnings[0] and "own address" in warnings[0]
-        assert "Traceback" not in printed
+        assert "OPENAI_API_KEY is left for OpenAI" in printed  # nor is the key meant for programs Proofsheet's own
+        assert "Traceback" not in printed and "sk-set-for-programs-42" not in printed
     finally:
         stop_process(process)
 

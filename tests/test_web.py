@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from app import close_app
 from tests.conftest import free_port, make_app
 
 IMG_SRC = re.compile(r'<img src="(/images/[0-9a-f]{64}\.png)"')
@@ -177,8 +178,30 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
 
     app = create_app({"TESTING": True})
     assert app.config["API_BASE"] == "http://127.0.0.1:9/v1"
-    assert app.config["API_KEY"] == "from-openai" and app.config["TIMEOUT"] == 12.0
+    assert app.config["TIMEOUT"] == 12.0
     assert (tmp_path / "here" / "proofsheet.sqlite3").exists()
+    close_app(app)
+
+
+@pytest.mark.parametrize("environment, sent", [
+    ({"OPENAI_API_KEY": "sk-for-openai"}, None),  # gpt4free, the default: not the server the key is for
+    ({"OPENAI_API_KEY": "sk-for-openai", "PROOFSHEET_API_BASE": "http://127.0.0.1:9/v1"}, None),
+    ({"OPENAI_API_KEY": "sk-for-openai", "PROOFSHEET_API_BASE": "https://api.openai.com/v1"}, "sk-for-openai"),
+    ({"OPENAI_API_KEY": "sk-for-proxy", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, "sk-for-proxy"),
+    ({"OPENAI_API_KEY": "sk-for-openai", "PROOFSHEET_API_KEY": "sk-proofsheet"}, "sk-proofsheet"),
+])
+def test_openai_api_key_goes_only_to_the_server_it_was_set_for(monkeypatch, tmp_path, environment, sent):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROOFSHEET_API_BASE", "PROOFSHEET_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PROOFSHEET_DATA", str(tmp_path / "here"))
+    from app import create_app
+
+    app = create_app({"TESTING": True})
+    sent_with_each_call = app.extensions["servers"].default.client.relay_authorization(None)
+    assert sent_with_each_call == ({"Authorization": f"Bearer {sent}"} if sent else {})
+    close_app(app)
 
 
 def test_a_long_prompt_is_shown_whole_in_the_request_and_base64_is_shortened(client):
