@@ -5,7 +5,8 @@ import pytest
 
 from proofsheet.generation_request import GenerationRequest, parse_request
 from proofsheet.upstream.client import ImageServerClient
-from tests.conftest import png_base64
+from tests.conftest import png_base64, png_bytes
+from tests.fake_server import FakeImageServer
 
 
 def generate(server, **fields):
@@ -53,13 +54,20 @@ def test_relative_media_url_is_resolved_against_the_server(fake_server):
     assert result.images[0].image.width == 64
 
 
-def test_api_key_is_sent_as_bearer_to_the_server_but_never_to_other_hosts(fake_server, demo_server):
-    demo_url = demo_server.base_url + "/media/" + demo_server.keep_media(__import__("base64").b64decode(png_base64()))
-    fake_server.on_generate(json_body={"data": [{"url": demo_url}]})
-    ImageServerClient(fake_server.api_base, api_key="sk-secret").generate(GenerationRequest("x"))
-    assert fake_server.received[0]["headers"]["Authorization"] == "Bearer sk-secret"
-    # the demo server records nothing about headers, so check the client's own decision
-    assert ImageServerClient(fake_server.api_base, api_key="k")._auth_for(demo_url) == {}
+def test_the_key_and_proofsheets_via_go_to_the_server_but_never_to_other_hosts(fake_server):
+    image_host = FakeImageServer()  # where the server's answer points for the image: another origin
+    try:
+        image_host.on("GET", "/a.png", body=png_bytes(), content_type="image/png")
+        fake_server.on_generate(json_body={"data": [{"url": image_host.base_url + "/a.png"}]})
+        result = ImageServerClient(fake_server.api_base, api_key="sk-secret", via="proofsheet-test").generate(
+            GenerationRequest("x"))
+        assert result.error is None and result.images[0].image.width == 64
+        asked = fake_server.received[0]["headers"]
+        assert asked["Authorization"] == "Bearer sk-secret" and asked["Via"] == "1.1 proofsheet-test"
+        fetched = image_host.received[0]["headers"]
+        assert "Authorization" not in fetched and "Via" not in fetched
+    finally:
+        image_host.stop()
 
 
 def test_raw_body_is_kept_exactly_as_received(fake_server):

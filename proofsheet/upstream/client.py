@@ -90,13 +90,9 @@ class ImageServerClient:
         self.session.mount("https://", _WatchedAdapter())
         self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = "Proofsheet"
-        if via:  # this Proofsheet's name in the request's path, as a proxy says it (RFC 9110, 7.6.3)
-            self.session.headers["Via"] = f"1.1 {via}"
-
-    @property
-    def via(self) -> str | None:
-        """This Proofsheet's entry in the Via header of every request it sends, if it names itself."""
-        return self.session.headers.get("Via")
+        # This Proofsheet's name in the request's path, as a proxy says it (RFC 9110, 7.6.3): a request that comes
+        # back to it was sent to itself. Sent to the configured server only, like the key.
+        self._via = f"1.1 {via}" if via else None
 
     @property
     def has_key(self) -> bool:
@@ -113,12 +109,16 @@ class ImageServerClient:
         """This server's secrets, and a caller's own key (relayed by /v1), to hide alike."""
         return Redactor(self._api_key, self._credentials, (caller_key,) if caller_key else ())
 
-    def relay_authorization(self, caller_authorization: str | None) -> dict[str, str]:
-        """Proofsheet's own key (or the URL's credentials) when it has one, else the caller's Authorization."""
-        own = self._auth_for(self.api_base)
-        if own:
-            return own
-        return {"Authorization": caller_authorization} if caller_authorization else {}
+    def relay_headers(self, caller_authorization: str | None, caller_via: str | None) -> dict[str, str]:
+        """For a caller's request passed on (/v1): Proofsheet's own key (or the URL's credentials) when it has one,
+        else the caller's Authorization; and the Via the caller came with, this Proofsheet's name after it, as
+        proxies pass it on (so a loop through another Proofsheet comes back naming this one too)."""
+        headers = self._own_headers(self.api_base)
+        if "Authorization" not in headers and caller_authorization:
+            headers["Authorization"] = caller_authorization
+        if caller_via and self._via:
+            headers["Via"] = f"{caller_via}, {self._via}"
+        return headers
 
     @property
     def generations_url(self) -> str:
@@ -359,7 +359,7 @@ class ImageServerClient:
             return Problem("cancelled", "Cancelled while waiting for the image server.")
         try:
             return self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
-                                        headers=self._auth_for(url) if headers is None else headers, **kwargs)
+                                        headers=self._own_headers(url) if headers is None else headers, **kwargs)
         except requests.exceptions.ConnectTimeout:
             return Problem("server_down", _not_reachable(url, what, "did not accept a connection in time"))
         except requests.exceptions.ConnectionError as exc:
@@ -379,15 +379,17 @@ class ImageServerClient:
         except requests.exceptions.RequestException as exc:
             return Problem("server_down", f"The request to the {what} at {url} failed: {type(exc).__name__}.")
 
-    def _auth_for(self, url: str) -> dict[str, str]:
-        """The key (or the URL's credentials) go only to the configured server, never to a third-party image host."""
+    def _own_headers(self, url: str) -> dict[str, str]:
+        """The key (or the URL's credentials) and Proofsheet's Via go only to the configured server, never to a
+        third-party image host."""
         if _origin(url) != _origin(self.api_base):
             return {}
+        headers = {"Via": self._via} if self._via else {}
         if self._api_key:
-            return {"Authorization": f"Bearer {self._api_key}"}
-        if self._credentials:
-            return {"Authorization": requests.auth._basic_auth_str(*self._credentials)}
-        return {}
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        elif self._credentials:
+            headers["Authorization"] = requests.auth._basic_auth_str(*self._credentials)
+        return headers
 
 
 class _WatchedConnection(urllib3.connection.HTTPConnection):

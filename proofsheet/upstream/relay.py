@@ -71,9 +71,7 @@ def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, c
     When Proofsheet's own key (or the URL's credentials) went with the request, whatever the server echoes of them
     is masked, at the same length, in the headers and the body: the caller never learns a key it was not given.
     """
-    headers = client.relay_authorization(caller_authorization)
-    if caller_via and client.via:  # the whole path so far, as proxies pass it on: a loop through another
-        headers["Via"] = f"{caller_via}, {client.via}"  # Proofsheet comes back naming this one too
+    headers = client.relay_headers(caller_authorization, caller_via)
     if content_type:
         headers["Content-Type"] = content_type
     response = client.open(method, client.api_base + path, client.timeout, headers=headers, data=body or None,
