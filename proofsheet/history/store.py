@@ -524,22 +524,16 @@ class Store:
         row = self.db.execute("SELECT generation_id FROM responses WHERE generation_id=?", (generation_id,)).fetchone()
         if row is None:
             return None
-        try:
-            sparse = self._response_path(row[0], sparse=True).read_bytes()
-        except FileNotFoundError:
-            try:
-                return self._response_path(row[0]).read_bytes()
-            except FileNotFoundError:
-                return None
+        sparse = _read_or_none(self._response_path(row[0], sparse=True))
+        if sparse is None:
+            return _read_or_none(self._response_path(row[0]))
         pieces = sparse.split(SPARSE_MARK)
         for index in range(1, len(pieces), 2):  # the odd pieces name image files
             found = self.image_file(pieces[index].decode("ascii", "replace"))
-            try:
-                pieces[index] = encode_base64(found[0].read_bytes()) if found else b""
-            except FileNotFoundError:
-                found = None
-            if found is None:
+            image = _read_or_none(found[0]) if found else None
+            if image is None:
                 return None
+            pieces[index] = encode_base64(image)
         return b"".join(pieces)
 
     def image_file(self, sha256: str) -> tuple[Path, str] | None:
@@ -672,6 +666,13 @@ def _sparse_body(raw: bytes | bytearray, images: Iterable[ImageItem]) -> bytes |
         pieces += [raw[position:found], SPARSE_MARK + item.sha256.encode("ascii") + SPARSE_MARK]
         position = found + len(encoded)
     return b"".join([*pieces, raw[position:]]) if pieces else None
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _write_once(folder: Path, image: VerifiedImage) -> str:

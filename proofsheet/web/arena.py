@@ -61,10 +61,9 @@ def round_page(round_id: int) -> str:
 
 @arena.post("/arena/<id:round_id>/vote")
 def vote_form(round_id: int) -> Any:
-    found, _ = _round(round_id)
-    problem = _vote(found, request.form.get("winner"))
+    problem = _vote(*_round(round_id), request.form.get("winner"))
     if problem and problem[0] != 409:  # already judged, or still running: the round's page says which
-        abort(*problem)
+        abort(problem[0], problem[2])
     return redirect(url_for("arena.round_page", round_id=round_id), code=303)
 
 
@@ -94,12 +93,9 @@ def api_round(round_id: int) -> Any:
 
 @arena.post("/api/arena/<id:round_id>/vote")
 def api_vote(round_id: int) -> Any:
-    found, _ = _round(round_id)
-    winner = json_body().get("winner")
-    problem = _vote(found, winner)
+    problem = _vote(*_round(round_id), json_body().get("winner"))
     if problem:
-        kind = "bad_request" if problem[0] == 400 else "still_running" if "still" in problem[1] else "already_voted"
-        return api_error(problem[0], kind, problem[1])
+        return api_error(*problem)
     found, group = _round(round_id)
     return jsonify(found.reveal(group))
 
@@ -128,12 +124,13 @@ def _round(round_id: int) -> tuple[ArenaRound, Group]:
     return found, group
 
 
-def _vote(found: ArenaRound, winner: Any) -> tuple[int, str] | None:
+def _vote(found: ArenaRound, group: Group, winner: Any) -> tuple[int, str, str] | None:
+    """Keep the vote, or (status, kind, message) saying why not."""
     allowed = [c.label for c in found.contenders] + list(VOTES)
     if winner not in allowed:
-        return 400, f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
-    if found.waiting(_round(found.id)[1]):
-        return 409, "Some contenders are still being made: vote once every image is back."
+        return 400, "bad_request", f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
+    if found.waiting(group):
+        return 409, "still_running", "Some contenders are still being made: vote once every image is back."
     if not arena_book().vote(found.id, winner):
-        return 409, "This round already has its vote."
+        return 409, "already_voted", "This round already has its vote."
     return None
