@@ -116,4 +116,8 @@ MIGRATIONS = [
     );
     CREATE INDEX arena_rounds_voted ON arena_rounds(voted_at);
     """,
+    # Every gallery row asks whether its comparison is a blind vote still to be judged (its names hidden till then).
+    """
+    CREATE INDEX arena_rounds_group ON arena_rounds(group_id);
+    """,
 ]
