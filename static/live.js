@@ -11,46 +11,49 @@
 
   const count = document.querySelector("[data-live-count]"); // the History's "N generations"
 
+  function setCount(total) {
+    if (count) count.textContent = `${total} generation${total === 1 ? "" : "s"}`;
+  }
+
   async function recount() {
     if (!count) return;
     const response = await fetch("/api/generations?per_page=1");
-    if (!response.ok) return;
-    const total = (await response.json()).total;
-    count.textContent = `${total} generation${total === 1 ? "" : "s"}`;
+    if (response.ok) setCount((await response.json()).total);
   }
 
+  // Shows the change; true when a card came or went (the count changed too).
   async function show(id, status) {
     const existing = list.querySelector(`[data-generation-id="${id}"]`);
     if (status === "deleted") {
       existing?.remove();
-      recount();
-      return;
+      return true;
     }
-    if (existing?.dataset.status === status && status !== "running") return;
+    if (existing?.dataset.status === status && status !== "running") return false;
     const response = await fetch(`/generations/${id}/card?style=${style}`);
-    if (!response.ok) return;
+    if (!response.ok) return false;
     const holder = document.createElement("template");
     holder.innerHTML = (await response.text()).trim(); // our own template, escaped by the server
     const card = holder.content.firstElementChild;
     const current = list.querySelector(`[data-generation-id="${id}"]`);
     if (current) {
       current.replaceWith(card);
-      return;
+      return false;
     }
     const newer = [...list.children].find((item) => Number(item.dataset.generationId) < id);
     list.insertBefore(card, newer || null);
-    recount();
     while (list.children.length > limit) list.lastElementChild.remove();
     for (const hidden of document.querySelectorAll("#export-form[hidden], #recent-title[hidden]")) hidden.hidden = false;
     list.hidden = false;
     document.querySelector(".gallery .empty")?.remove();
+    return true;
   }
 
   async function catchUp() {
     const response = await fetch(`/api/generations?per_page=${limit}`);
     if (!response.ok) return;
-    const rows = (await response.json()).generations;
-    for (const row of rows.reverse()) await show(row.id, row.status);
+    const page = await response.json();
+    for (const row of page.generations.reverse()) await show(row.id, row.status);
+    setCount(page.total); // the same answer says how many there are: no second question
   }
 
   function connect() {
@@ -58,7 +61,7 @@
     source.addEventListener("open", catchUp);
     source.addEventListener("generation", (event) => {
       const change = JSON.parse(event.data);
-      show(change.id, change.status);
+      show(change.id, change.status).then((changed) => changed && recount());
     });
     source.addEventListener("error", () => {
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000); // refused (too many listeners)
