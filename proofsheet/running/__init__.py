@@ -1,0 +1,1 @@
+"""Running what was asked: the runner and admission, /v1 recording, live events."""
