@@ -17,13 +17,13 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from proofsheet import settings
-from proofsheet.events import EventBus
-from proofsheet.generations import Runner
+from proofsheet.running.events import EventBus
+from proofsheet.running.runner import Runner
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.lock import FolderInUse
 from proofsheet.history.prompts import PromptBook
 from proofsheet.history.store import HistoryUnavailable, Store
-from proofsheet.recording import Recorder
+from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.servers import Server, ServerRegistry, key_variable, parse_server_option

@@ -15,7 +15,7 @@ from _common import median_seconds
 
 from app import create_app
 from proofsheet.demo_server import draw_image
-from proofsheet.generation_request import GenerationRequest
+from proofsheet.asking.generation import GenerationRequest
 from proofsheet.images import verify_image
 from proofsheet.results import GenerationResult, ImageItem
 from proofsheet.history.store import Store

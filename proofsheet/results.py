@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,9 @@ def preview_json(raw: Any, is_json: bool = True) -> str:
     if not is_json:
         return (_stub(raw) if len(raw) > LONG_STRING else raw) if raw else "(empty body)"
     return json.dumps(shorten_long_strings(raw), indent=2, ensure_ascii=False)
+
+
+def target_label(target: Mapping[str, Any], with_server: bool) -> str:
+    """A (server, model) as headings name it. A target without a server went to the default one, which comparisons
+    from before servers had names called "default"; the web layer names the server on every new one."""
+    return f"{target.get('server') or 'default'} · {target['model']}" if with_server else str(target["model"])

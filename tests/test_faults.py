@@ -304,7 +304,7 @@ def test_a_folder_that_stops_taking_writes_fails_the_generation_plainly(client, 
 
 
 def test_a_generation_whose_asker_has_gone_is_never_started(app, demo_server):
-    from proofsheet.generation_request import parse_request
+    from proofsheet.asking.generation import parse_request
 
     with app.app_context():
         runner = app.extensions["runner"]

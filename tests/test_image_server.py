@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from proofsheet.generation_request import GenerationRequest, parse_request
+from proofsheet.asking.generation import GenerationRequest, parse_request
 from proofsheet.upstream.client import ImageServerClient
 from tests.conftest import png_base64, png_bytes
 from tests.fake_server import FakeImageServer

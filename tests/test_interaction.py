@@ -5,7 +5,7 @@ import shlex
 
 from proofsheet.upstream.models import ModelCatalog, ordered_models
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.snippets import curl_command, python_snippet
+from proofsheet.web.snippets import curl_command, python_snippet
 from tests.conftest import free_port, make_app
 
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from proofsheet.ratings import Round, expected, ratings, standings
+from proofsheet.history.ratings import Round, expected, ratings, standings
 
 
 def test_equal_ratings_expect_an_even_chance_and_400_points_mean_ten_to_one():

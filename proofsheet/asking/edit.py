@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from proofsheet import images
-from proofsheet.generation_request import GenerationRequest, RequestErrors, parse_request
+from proofsheet.asking.generation import GenerationRequest, RequestErrors, parse_request
 from proofsheet.results import Problem, VerifiedImage
 
 DEFAULT_EDIT_MODEL = "gpt-image-1"

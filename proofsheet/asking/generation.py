@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from proofsheet.results import target_label
 from proofsheet.upstream.dialects import Dialect, dialect_for
 
 DEFAULT_MODEL = "flux"
@@ -441,12 +442,6 @@ def _axis_plural(axis: RowAxis | None) -> str:
 def _column_label(target: dict[str, Any], targets: list[dict[str, Any]]) -> str:
     """"server · model" when the grid spans servers, else the model."""
     return target_label(target, len({t.get("server") or "" for t in targets}) > 1)
-
-
-def target_label(target: Mapping[str, Any], with_server: bool) -> str:
-    """A (server, model) as headings name it. A target without a server went to the default one, which comparisons
-    from before servers had names called "default"; the web layer names the server on every new one."""
-    return f"{target.get('server') or 'default'} · {target['model']}" if with_server else str(target["model"])
 
 
 # A comparison's own fields: the rest are shared by every cell.

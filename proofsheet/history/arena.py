@@ -9,7 +9,7 @@ from typing import Any
 
 from proofsheet.history.records import Group
 from proofsheet.history.store import Store
-from proofsheet.ratings import Round, Standing, standings
+from proofsheet.history.ratings import Round, Standing, standings
 
 LABELS = "ABCD"
 VOTES = ("tie", "both_bad")

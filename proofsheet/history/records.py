@@ -6,8 +6,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from proofsheet.generation_request import target_label
-from proofsheet.results import Note, Problem
+from proofsheet.results import Note, Problem, target_label
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from proofsheet.generation_request import GenerationRequest, RequestErrors, parse_request
-from proofsheet.generations import Runner
+from proofsheet.asking.generation import GenerationRequest, RequestErrors, parse_request
+from proofsheet.running.runner import Runner
 from proofsheet.history.store import StorageError
 from proofsheet.redaction import Redactor
 from proofsheet.results import GenerationResult, Problem, VerifiedImage

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
-from proofsheet.edit_request import EditRequest
-from proofsheet.events import EventBus
-from proofsheet.generation_request import CompareRequest, GenerationRequest, RequestErrors, parse_request
+from proofsheet.asking.edit import EditRequest
+from proofsheet.running.events import EventBus
+from proofsheet.asking.generation import CompareRequest, GenerationRequest, RequestErrors, parse_request
 from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.upstream.edits import EDIT_FILES, kept_request
 from proofsheet.results import Problem, VerifiedImage

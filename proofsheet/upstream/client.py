@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from proofsheet.upstream import cancellation, edits, sse
 from proofsheet import images
-from proofsheet.generation_request import GenerationRequest
+from proofsheet.asking.generation import GenerationRequest
 from proofsheet.redaction import Redactor, split_credentials
 from proofsheet.results import ECHO_FIELDS, GenerationResult, ImageItem, Note, Problem, VerifiedImage
 

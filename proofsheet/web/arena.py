@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from proofsheet.generation_request import RequestErrors, parse_arena
+from proofsheet.asking.generation import RequestErrors, parse_arena
 from proofsheet.history.arena import LABELS, VOTES, ArenaRound
 from proofsheet.history.records import Group
 from proofsheet.results import Problem

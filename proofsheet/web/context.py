@@ -11,8 +11,8 @@ from typing import Any
 from flask import Response, abort, current_app, g, jsonify, request
 from werkzeug.routing import BaseConverter
 
-from proofsheet.generation_request import RequestErrors, has_lone_surrogate
-from proofsheet.generations import Runner
+from proofsheet.asking.generation import RequestErrors, has_lone_surrogate
+from proofsheet.running.runner import Runner
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.prompts import PromptBook
 from proofsheet.history.store import Store

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
-from proofsheet.edit_request import DEFAULT_EDIT_MODEL, EditRequest, parse_edit
-from proofsheet.generation_request import RequestErrors
+from proofsheet.asking.edit import DEFAULT_EDIT_MODEL, EditRequest, parse_edit
+from proofsheet.asking.generation import RequestErrors
 from proofsheet.results import Problem
 from proofsheet.web.api import status_for
 from proofsheet.web.context import ID, REFUSAL_STATUS, api_error, asker_gone, refusal, runner, store

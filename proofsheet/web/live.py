@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response
 
-from proofsheet.events import Subscription
+from proofsheet.running.events import Subscription
 from proofsheet.upstream import sse
 from proofsheet.web.context import api_error, asker_gone, runner
 

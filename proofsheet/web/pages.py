@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from proofsheet.generation_request import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
+from proofsheet.asking.generation import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
 from proofsheet.results import Problem
 from proofsheet.upstream.edits import EDIT_FILES
 from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, server, store, unknown_server

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response, abort
 
-from proofsheet.generations import Listener
+from proofsheet.running.runner import Listener
 from proofsheet.history.records import StoredGeneration
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream import sse

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from proofsheet.results import shorten_long_strings
-from proofsheet.snippets import curl_command, python_snippet
+from proofsheet.web.snippets import curl_command, python_snippet
 from proofsheet.upstream import dialects
 from proofsheet.web.context import servers, store
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from proofsheet import images
-from proofsheet.recording import Call, Recorder, unrecorded_id
+from proofsheet.running.recording import Call, Recorder, unrecorded_id
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream.cancellation import Flight, flying
 from proofsheet.upstream.relay import Relayed, open_relay, openai_error
