@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable
 
 from proofsheet import images
-from proofsheet.results import ECHO_FIELDS, GenerationResult, ImageItem, Note, Problem, VerifiedImage
+from proofsheet.results import ECHO_FIELDS, GenerationResult, ImageItem, Note, Problem, VerifiedImage, counts_any
 from proofsheet.upstream import messages, sse
 from proofsheet.upstream.reading import Body
 
@@ -50,7 +50,7 @@ def _read_stream(body: Body, result: GenerationResult, fetch_image: FetchImage, 
         return
     result.echo = {name: completed[-1][name] for name in ECHO_FIELDS if isinstance(completed[-1].get(name), str)}
     usages = [event["usage"] for event in completed if isinstance(event.get("usage"), dict)]
-    result.usage = sum_usage(usages) if usages else None
+    result.usage = sum_usage(usages) if usages and any(map(counts_any, usages)) else None
     _read_items({"data": [{"b64_json": event.get("b64_json")} for event in completed]}, result, fetch_image,
                 image_timeout)
 

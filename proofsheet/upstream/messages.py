@@ -44,7 +44,7 @@ def http_error(body: Body) -> Problem:
     message = http_error_message(body)
     wait = retry_after(body)
     if wait is not None:
-        return Problem("rate_limited", f"Rate limited — try again in {wait} s. {message}")
+        return Problem.rate_limited(wait, message)
     return Problem("http_error", message)
 
 
