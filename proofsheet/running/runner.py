@@ -178,9 +178,10 @@ class Runner:
         server = self.servers.get(request.server)
         if server is None:
             return self.servers.unknown(request.server or "")
+        body = request.to_body()  # built once: kept as asked, and posted as it is
         try:
             if edit is None:
-                generation_id = self.store.begin(request.to_body(), server.client.generations_url, client_ref, group,
+                generation_id = self.store.begin(body, server.client.generations_url, client_ref, group,
                                                  server=server.name)
             else:
                 generation_id = self._begin_edit(edit, client_ref, server)
@@ -192,8 +193,8 @@ class Runner:
         self.flights.add(flight)
         try:
             with flying(flight):
-                result = server.client.generate(request.to_body(), request.streams, on_partial) if edit is None else \
-                    server.client.edit(request.to_body(), edit.images, edit.mask, request.streams, on_partial)
+                result = server.client.generate(body, request.streams, on_partial) if edit is None else \
+                    server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
         finally:
             self.flights.remove(flight)
         result.notes += asked_vs_got(request, result)
