@@ -2,8 +2,10 @@
 words, a rate limit with when to try again, a usage of zeros not shown as tokens, health that quotes the server, and
 a url item that came as a data: URI noted."""
 import base64
+import email.utils
 import json
 import re
+import time
 
 import pytest
 
@@ -32,6 +34,9 @@ SERVER_WORDS = [
     ("429 with Retry-After", answer(429, {"error": {"message": "Rate limit reached for images"}}, Retry_After="7"),
      "rate_limited", "Rate limited — try again in 7 s. The image server answered 429 Too Many Requests: "
                      "Rate limit reached for images"),
+    ("429 with Retry-After as a date",
+     answer(429, {"error": "Too many requests"}, Retry_After=email.utils.formatdate(time.time() + 35, usegmt=True)),
+     "rate_limited", "Rate limited — try again in 3"),  # 34 or 35 s, as the clock turns
     ("LiteLLM's cooldown", answer(429, {"error": {"message": COOLDOWN, "type": "None", "param": "None", "code": "429"}}),
      "rate_limited", "Rate limited — try again in 5 s. The image server answered 429 Too Many Requests: No deployments"),
     ("a cooldown that names no time", answer(429, {"detail": "Deployment in cooldown"}),

@@ -14,12 +14,12 @@ from typing import Any, Mapping
 
 import requests
 
+from proofsheet import images
 from proofsheet.redaction import Redactor, split_credentials
 from proofsheet.results import GenerationResult, Note, Problem, VerifiedImage
-from proofsheet import images
 from proofsheet.upstream import cancellation, edits
 from proofsheet.upstream.answers import PartialListener, PartialRelay, read_answer
-from proofsheet.upstream.messages import MB, error_text, http_error_message, not_reachable, reason, shape, timed_out
+from proofsheet.upstream.messages import MB, error_text, http_error_message, not_reachable, reason_phrase, shape, timed_out
 from proofsheet.upstream.reading import Body, BoundedRead, read_capped
 from proofsheet.upstream.watched import WatchedAdapter
 
@@ -254,7 +254,7 @@ class ImageServerClient:
             data = read_capped(response, cap, deadline, what, streaming)
             if isinstance(data, Problem):
                 return data
-            return Body(response.status_code, response.reason or reason(response.status_code), data, response.headers)
+            return Body(response.status_code, response.reason or reason_phrase(response.status_code), data, response.headers)
 
     def open(self, method: str, url: str, timeout: float, what: str = "image server",
              headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response | Problem:

@@ -2,9 +2,12 @@
 words where it gave some (the error shapes of OpenAI, gpt4free, FastAPI and LiteLLM are unwrapped)."""
 from __future__ import annotations
 
+import email.utils
 import html
 import json
+import math
 import re
+import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -53,13 +56,24 @@ def retry_after(body: Body) -> int | None:
     if body.status != 429:
         return None
     header = str(body.headers.get("Retry-After", "")).strip()
-    if header.isdigit():
-        return max(1, int(header))
+    if header:
+        return _seconds_until(header)
     words = error_text(body.parsed) if body.is_json else body.data[:4096].decode("utf-8", "replace")
     said = _TRY_AGAIN.search(words)
     if said:
-        return max(1, round(float(said[1])))
-    return COOLDOWN_GUESS if header or "cooldown" in words.lower() else None
+        return max(1, math.ceil(float(said[1])))
+    return COOLDOWN_GUESS if "cooldown" in words.lower() else None
+
+
+def _seconds_until(retry_after: str) -> int:
+    """Retry-After's seconds, or its date (RFC 9110, 10.2.3) as seconds from now; at least one."""
+    if retry_after.isdigit():
+        return max(1, int(retry_after))
+    try:
+        when = email.utils.parsedate_to_datetime(retry_after).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return COOLDOWN_GUESS
+    return max(1, math.ceil(when - time.time()))
 
 
 def http_error_message(body: Body) -> str:
@@ -124,7 +138,7 @@ def shape(value: Any) -> str:
     return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
-def reason(status: int) -> str:
+def reason_phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
