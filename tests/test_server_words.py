@@ -108,6 +108,7 @@ def test_a_usage_of_zeros_is_not_shown_as_tokens(fake_client, fake_server, usage
     (answer(500, {"detail": "Internal error: config not loaded"}),
      "(GET /models gave 500 Internal Server Error: Internal error: config not loaded)"),
     (answer(200, {"object": "list"}), "(GET /models gave JSON without a model list)"),
+    (answer(404, {"detail": "Not Found"}), "(GET /models gave 404 Not Found)."),
 ])
 def test_health_and_the_servers_page_quote_the_server_when_models_fail(tmp_path, fake_server, reply, words):
     fake_server.on_call("GET", "/v1/models", reply)

@@ -228,7 +228,8 @@ class ImageServerClient:
             return Health("up", models=sum(1 for row in rows if not (isinstance(row, dict) and row.get("provider") is True)))
         what = "an HTML page" if not body.is_json and b"<" in body.data[:512] else \
             f"{body.status} {body.reason}" if body.status >= 400 else "JSON without a model list"
-        words = f": {error_text(body.parsed)}" if body.status >= 400 and body.is_json else ""
+        said = error_text(body.parsed) if body.status >= 400 and body.is_json else body.reason
+        words = f": {said}" if said.strip().lower() != body.reason.lower() else ""  # not "404 Not Found: Not Found"
         hint = f" Did you mean {self.api_base}/v1?" if not self.api_base.endswith("/v1") else ""
         return Health("not_images_api", self.redactor.text(
             f"The server at {self.api_base} answers, but not as an OpenAI images API (GET /models gave {what}"
