@@ -35,7 +35,8 @@ SERVER_WORDS = [
      "rate_limited", "Rate limited — try again in 7 s. The image server answered 429 Too Many Requests: "
                      "Rate limit reached for images"),
     ("429 with Retry-After as a date",
-     answer(429, {"error": "Too many requests"}, Retry_After=email.utils.formatdate(time.time() + 35, usegmt=True)),
+     lambda handler: answer(429, {"error": "Too many requests"},  # dated when it answers, not when collected
+                            Retry_After=email.utils.formatdate(time.time() + 35, usegmt=True))(handler),
      "rate_limited", "Rate limited — try again in 3"),  # 34 or 35 s, as the clock turns
     ("LiteLLM's cooldown", answer(429, {"error": {"message": COOLDOWN, "type": "None", "param": "None", "code": "429"}}),
      "rate_limited", "Rate limited — try again in 5 s. The image server answered 429 Too Many Requests: No deployments"),
