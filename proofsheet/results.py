@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -15,6 +16,20 @@ class Problem:
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "message": self.message}
+
+    @classmethod
+    def rate_limited(cls, seconds: int, words: str) -> Problem:
+        """The server takes no more requests for now; `words` are its own."""
+        return cls("rate_limited", f"Rate limited — try again in {seconds} s. {words}")
+
+    @property
+    def retry_after(self) -> int | None:
+        """A rate limit's wait in seconds, read back from its message (the message is what the history keeps)."""
+        said = _RETRY_AFTER.match(self.message) if self.kind == "rate_limited" else None
+        return int(said[1]) if said else None
+
+
+_RETRY_AFTER = re.compile(r"Rate limited — try again in (\d+) s\.")
 
 
 @dataclass(frozen=True)
@@ -87,7 +102,7 @@ class GenerationResult:
         """usage and the echo fields, from a JSON answer (or the last streamed event that had them)."""
         if not isinstance(self.raw, dict):
             return
-        if isinstance(self.raw.get("usage"), dict):
+        if isinstance(self.raw.get("usage"), dict) and counts_any(self.raw["usage"]):
             self.usage = self.raw["usage"]
         self.echo = {name: self.raw[name] for name in ECHO_FIELDS if isinstance(self.raw.get(name), str)}
 
@@ -99,6 +114,13 @@ class GenerationResult:
 
 
 ECHO_FIELDS = ("background", "output_format", "quality", "size")
+
+
+def counts_any(usage: Mapping[str, Any]) -> bool:
+    """Whether a usage counts anything: LiteLLM adds one of zeros to DALL·E's answers, which is no token count."""
+    return any(counts_any(value) if isinstance(value, Mapping) else
+               isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0
+               for value in usage.values())
 
 LONG_STRING = 160  # longer strings in the JSON view are base64 or data: URIs, shown shortened
 LONG_TEXT = 32_000  # prose (a prompt, a revised prompt, an error message) is shown whole up to this length

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.generation import GenerationRequest, parse_request
 from proofsheet.upstream.client import ImageServerClient
 from tests.conftest import png_base64, png_bytes
@@ -10,7 +11,14 @@ from tests.fake_server import FakeImageServer
 
 
 def generate(server, **fields):
-    return ImageServerClient(server.api_base, timeout=10).generate(parse_request({"prompt": "hello world user", **fields}))
+    return ask(ImageServerClient(server.api_base, timeout=10), parse_request({"prompt": "hello world user", **fields}))
+
+
+def ask(client, request):
+    """As the runner asks: the request's body posted, then what came back read against what was asked."""
+    result = client.generate(request.to_body(), request.streams)
+    result.notes += asked_vs_got(request, result)
+    return result
 
 
 @pytest.mark.parametrize("response_format, source", [(None, "url"), ("url", "data_uri"), ("b64_json", "b64_json")])
@@ -48,7 +56,7 @@ def test_null_format_url_is_absolute_on_the_server_and_fetched_by_the_app(demo_s
 def test_relative_media_url_is_resolved_against_the_server(fake_server):
     fake_server.on("GET", "/media/a.png", body=__import__("base64").b64decode(png_base64()), content_type="image/png")
     fake_server.on_generate(json_body={"data": [{"url": "/media/a.png"}]})
-    result = ImageServerClient(fake_server.api_base).generate(GenerationRequest("x"))
+    result = ask(ImageServerClient(fake_server.api_base), GenerationRequest("x"))
     assert result.error is None
     assert result.items[0].original_url == "/media/a.png"
     assert result.images[0].image.width == 64
@@ -59,8 +67,8 @@ def test_the_key_and_proofsheets_via_go_to_the_server_but_never_to_other_hosts(f
     try:
         image_host.on("GET", "/a.png", body=png_bytes(), content_type="image/png")
         fake_server.on_generate(json_body={"data": [{"url": image_host.base_url + "/a.png"}]})
-        result = ImageServerClient(fake_server.api_base, api_key="sk-secret", via="proofsheet-test").generate(
-            GenerationRequest("x"))
+        result = ask(ImageServerClient(fake_server.api_base, api_key="sk-secret", via="proofsheet-test"),
+                     GenerationRequest("x"))
         assert result.error is None and result.images[0].image.width == 64
         asked = fake_server.received[0]["headers"]
         assert asked["Authorization"] == "Bearer sk-secret" and asked["Via"] == "1.1 proofsheet-test"
@@ -73,7 +81,7 @@ def test_the_key_and_proofsheets_via_go_to_the_server_but_never_to_other_hosts(f
 def test_raw_body_is_kept_exactly_as_received(fake_server):
     body = {"created": 1, "data": [{"b64_json": png_base64()}], "provider": "Fake"}
     fake_server.on_generate(json_body=body)
-    result = ImageServerClient(fake_server.api_base).generate(GenerationRequest("x"))
+    result = ask(ImageServerClient(fake_server.api_base), GenerationRequest("x"))
     assert json.loads(result.raw_body) == body and result.raw == body and result.provider == "Fake"
 
 
@@ -85,7 +93,7 @@ def test_asked_vs_got_notes(fake_server):
         {"url": "/media/a.png"},
     ]})
     request = GenerationRequest("a cat", response_format="b64_json", n=3, size="1024x1024")
-    notes = [note.to_dict() for note in ImageServerClient(fake_server.api_base).generate(request).notes]
+    notes = [note.to_dict() for note in ask(ImageServerClient(fake_server.api_base), request).notes]
     assert notes == [
         {"image": None, "message": "Asked for 3 images, got 2."},
         {"image": 0, "message": "Asked 1024×1024, got 64×48."},
@@ -97,7 +105,7 @@ def test_asked_vs_got_notes(fake_server):
 
 def test_a_different_model_in_the_answer_is_noted(fake_server):
     fake_server.on_generate(json_body={"data": [{"b64_json": png_base64()}], "model": "flux-schnell"})
-    notes = ImageServerClient(fake_server.api_base).generate(GenerationRequest("a cat", model="flux")).notes
+    notes = ask(ImageServerClient(fake_server.api_base), GenerationRequest("a cat", model="flux")).notes
     assert [note.message for note in notes] == ["Asked for model flux, the server answered as flux-schnell."]
 
 

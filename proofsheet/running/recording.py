@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.generation import GenerationRequest, RequestErrors, parse_request
 from proofsheet.running.runner import Runner
 from proofsheet.history.store import StorageError
@@ -115,8 +116,11 @@ class Recorder:
     def _finish(self, call: Call, relayed: Relayed) -> None:
         try:
             result = GenerationResult(request=call.redactor.value(call.body), endpoint=call.endpoint)
-            call.server.client.read_relayed(result, _parsed(call.body), relayed.status, relayed.reason,
-                                             relayed.content_type, relayed.copy, call.redactor)
+            call.server.client.read_relayed(result, relayed.status, relayed.reason, relayed.headers, relayed.copy,
+                                             call.redactor)
+            asked = _parsed(call.body)
+            if asked is not None:
+                result.notes += asked_vs_got(asked, result)
             if relayed.problem:  # why the answer is short (cut, too large, too slow) says more than its parse
                 result.error = relayed.problem
             result.elapsed = time.monotonic() - call.started

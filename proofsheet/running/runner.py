@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
+from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
 from proofsheet.asking.generation import CompareRequest, GenerationRequest, RequestErrors, parse_request
@@ -177,9 +178,10 @@ class Runner:
         server = self.servers.get(request.server)
         if server is None:
             return self.servers.unknown(request.server or "")
+        body = request.to_body()  # built once: kept as asked, and posted as it is
         try:
             if edit is None:
-                generation_id = self.store.begin(request.to_body(), server.client.generations_url, client_ref, group,
+                generation_id = self.store.begin(body, server.client.generations_url, client_ref, group,
                                                  server=server.name)
             else:
                 generation_id = self._begin_edit(edit, client_ref, server)
@@ -191,10 +193,11 @@ class Runner:
         self.flights.add(flight)
         try:
             with flying(flight):
-                result = server.client.generate(request, on_partial) if edit is None else \
-                    server.client.edit(request, edit.images, edit.mask, on_partial)
+                result = server.client.generate(body, request.streams, on_partial) if edit is None else \
+                    server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
         finally:
             self.flights.remove(flight)
+        result.notes += asked_vs_got(request, result)
         self.store.finish(generation_id, result)
         self.announce(generation_id)
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")

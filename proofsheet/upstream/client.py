@@ -1,35 +1,30 @@
-"""The conversation with the image generation server: build the body, post it, normalise the answer.
+"""The conversation with the image generation server: post a body, read what came back.
 
-Every failure — network, HTTP, JSON, image — becomes a `Problem` on the result; nothing raises to the caller.
+The client knows bodies, not requests: the runner builds the body and says whether it streams and where it goes;
+the answer is read by `answers` into a `GenerationResult`. Every failure — network, HTTP, JSON, image — becomes a
+`Problem` on the result; nothing raises to the caller.
 """
 from __future__ import annotations
 
-import html
-import json
 import logging
-import re
 import time
 import urllib.parse
 from dataclasses import dataclass
-from http import HTTPStatus
-from typing import Any, Callable, Iterator
+from typing import Any, Mapping
 
 import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
-from proofsheet.upstream import cancellation, edits, sse
 from proofsheet import images
-from proofsheet.asking.generation import GenerationRequest
 from proofsheet.redaction import Redactor, split_credentials
-from proofsheet.results import ECHO_FIELDS, GenerationResult, ImageItem, Note, Problem, VerifiedImage
+from proofsheet.results import GenerationResult, Note, Problem, VerifiedImage
+from proofsheet.upstream import cancellation, edits
+from proofsheet.upstream.answers import PartialListener, PartialRelay, read_answer
+from proofsheet.upstream.messages import MB, error_text, http_error_message, not_reachable, reason_phrase, shape, timed_out
+from proofsheet.upstream.reading import Body, BoundedRead, read_capped
+from proofsheet.upstream.watched import WatchedAdapter
 
+__all__ = ["Body", "BoundedRead", "Health", "ImageServerClient", "PartialListener"]
 log = logging.getLogger(__name__)
-
-MB = 1024 * 1024
-CHUNK = 1024 * 1024
-MAX_ITEMS = 16  # n is at most 10; a server that sends more gets the rest ignored, with a note
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -45,20 +40,8 @@ class Health:
         return self.state == "up"
 
 
-@dataclass(frozen=True)
-class Body:
-    status: int
-    reason: str
-    data: bytes | bytearray
-    content_type: str = ""
-
-    @property
-    def is_event_stream(self) -> bool:
-        return self.content_type.split(";")[0].strip().lower() == "text/event-stream"
-
-
 class ImageServerClient:
-    """Talks to one OpenAI-compatible images endpoint (gpt4free, OpenAI, LocalAI...)."""
+    """Talks to one OpenAI-compatible images endpoint (gpt4free, OpenAI, LocalAI, LiteLLM...)."""
 
     def __init__(
         self,
@@ -84,10 +67,10 @@ class ImageServerClient:
         self.image_timeout = image_timeout
         self._api_key = api_key
         self._original_base = api_base.rstrip("/")
-        self.key_hint = key_hint
+        self.key_hint = key_hint  # where this server's key is read from, for a message that says how to fix it
         self.session = requests.Session()
-        self.session.mount("http://", _WatchedAdapter())
-        self.session.mount("https://", _WatchedAdapter())
+        self.session.mount("http://", WatchedAdapter())  # Cancel cuts the connection it waits on
+        self.session.mount("https://", WatchedAdapter())
         self.session.max_redirects = max_redirects
         self.session.headers["User-Agent"] = "Proofsheet"
         # This Proofsheet's name in the request's path, as a proxy says it (RFC 9110, 7.6.3): a request that comes
@@ -125,53 +108,51 @@ class ImageServerClient:
         return f"{self.api_base}/images/generations"
 
     @property
+    def edits_url(self) -> str:
+        return f"{self.api_base}/images/edits"
+
+    @property
     def models_url(self) -> str:
         return f"{self.api_base}/models"
 
     # -- generation ---------------------------------------------------------------------------------------------
 
-    @property
-    def edits_url(self) -> str:
-        return f"{self.api_base}/images/edits"
+    def generate(self, body: dict[str, Any], streams: bool = False, on_partial: PartialListener | None = None,
+                 url: str | None = None) -> GenerationResult:
+        """Post a generation's body (to `url`, by default the generations URL) and read what came back; when it
+        `streams`, each partial image is handed to `on_partial` as it arrives."""
+        result = GenerationResult(request=body, endpoint=url or self.generations_url)
+        return self._ask(result, streams, on_partial, json=body)
 
-    def generate(self, request: GenerationRequest, on_partial: PartialListener | None = None) -> GenerationResult:
-        """Ask for images; with `stream: true`, each partial image is handed to `on_partial` as it arrives."""
-        result = GenerationResult(request=request.to_body(), endpoint=self.generations_url)
-        return self._ask(request, result, on_partial, json=result.request)
+    def edit(self, body: dict[str, Any], inputs: list[VerifiedImage], mask: VerifiedImage | None,
+             streams: bool = False, on_partial: PartialListener | None = None,
+             url: str | None = None) -> GenerationResult:
+        """An edit, as /v1/images/edits takes it: the body's fields as multipart fields, the images (`image`, or
+        `image[]` for several) and the mask. The request kept describes the files instead of holding them."""
+        fields, files = edits.multipart(body, inputs, mask)
+        result = GenerationResult(request=edits.kept_request(body, inputs, mask), endpoint=url or self.edits_url)
+        return self._ask(result, streams, on_partial, data=fields, files=files)
 
-    def edit(self, request: GenerationRequest, inputs: list[VerifiedImage], mask: VerifiedImage | None,
-             on_partial: PartialListener | None = None) -> GenerationResult:
-        """An edit, as /v1/images/edits takes it: multipart fields, the images (`image`, or `image[]` for several)
-        and the mask. The request kept describes the files instead of holding them."""
-        fields, files = edits.multipart(request.to_body(), inputs, mask)
-        result = GenerationResult(request=edits.kept_request(request.to_body(), inputs, mask), endpoint=self.edits_url)
-        return self._ask(request, result, on_partial, data=fields, files=files)
-
-    def _ask(self, request: GenerationRequest, result: GenerationResult, on_partial: PartialListener | None,
+    def _ask(self, result: GenerationResult, streams: bool, on_partial: PartialListener | None,
              **send: Any) -> GenerationResult:
         started = time.monotonic()
-        relay = _PartialRelay(on_partial) if request.streams and on_partial else None
+        relay = PartialRelay(on_partial) if streams and on_partial else None
         body = self._exchange("POST", result.endpoint, self.timeout, self.max_response_bytes, on_events=relay, **send)
         if isinstance(body, Problem):
             result.error = body
         else:
-            result.status = body.status
-            self._read_answer(body, result)
-        result.notes += asked_vs_got(request, result)
+            read_answer(body, result, self.fetch_image, self.image_timeout)
         result.elapsed = time.monotonic() - started
         self._redact(result)
-        log.info("generate model=%s status=%s images=%d elapsed=%.2fs error=%s", request.model, result.status,
-                 len(result.images), result.elapsed, result.error.kind if result.error else None)
+        log.info("generate model=%s status=%s images=%d elapsed=%.2fs error=%s", result.request.get("model"),
+                 result.status, len(result.images), result.elapsed, result.error.kind if result.error else None)
         return result
 
-    def read_relayed(self, result: GenerationResult, request: GenerationRequest | None, status: int, reason: str,
-                     content_type: str, data: bytes, redactor: Redactor | None = None) -> GenerationResult:
+    def read_relayed(self, result: GenerationResult, status: int, reason: str, headers: Mapping[str, str],
+                     data: bytes, redactor: Redactor | None = None) -> GenerationResult:
         """An answer that was relayed to someone else (the /v1 endpoint), read as if Proofsheet had asked: images
-        decoded or fetched and verified, notes, secrets (the caller's key too) redacted."""
-        self._read_answer(Body(status, reason, data, content_type), result)
-        result.status = status
-        if request is not None:
-            result.notes += asked_vs_got(request, result)
+        decoded or fetched and verified, secrets (the caller's key too) redacted."""
+        read_answer(Body(status, reason, data, headers), result, self.fetch_image, self.image_timeout)
         self._redact(result, redactor)
         return result
 
@@ -183,91 +164,13 @@ class ImageServerClient:
         result.request = redact.value(result.request)
         result.raw_body = redact.data(result.raw_body)
         result.raw = redact.value(result.raw)
+        result.echo = redact.value(result.echo)  # asked-vs-got notes quote it, after this
         result.error = _redacted_problem(redact, result.error)
         result.notes = [Note(redact.text(note.message), note.image) for note in result.notes]
         for item in result.items:
             item.revised_prompt = redact.text(item.revised_prompt) if item.revised_prompt else None
             item.original_url = redact.text(item.original_url) if item.original_url else None
             item.problem = _redacted_problem(redact, item.problem)
-
-    def _read_answer(self, body: Body, result: GenerationResult) -> None:
-        if body.is_event_stream and body.status < 400:
-            self._read_stream(body, result)
-            return
-        parsed = _parse_json(body.data)
-        result.raw_body = body.data
-        result.raw_is_json = parsed is not _NOT_JSON
-        result.raw = parsed if result.raw_is_json else body.data.decode("utf-8", "replace")
-        if body.status >= 400:
-            result.error = Problem("http_error", _http_error_message(body, parsed))
-        elif parsed is _NOT_JSON:
-            result.error = Problem("bad_response", f"The image server answered {body.status} but not with JSON: "
-                                                   f"{_describe_text(body.data)}")
-        else:
-            result.read_answer_facts()
-            self._read_items(parsed, result)
-
-    def _read_stream(self, body: Body, result: GenerationResult) -> None:
-        """A streamed answer: the completed events are the images; the partials were shown on the way."""
-        events = [event.json() for event in sse.read_all(body.data)]
-        events = [event for event in events if isinstance(event, dict)]
-        result.raw_body, result.raw, result.raw_is_json, result.body_type = body.data, events, True, "event-stream"
-        completed = [event for event in events if str(event.get("type", "")).endswith(".completed")]
-        failed = next((event for event in events if "error" in event), None)
-        if failed and not completed:
-            result.error = Problem("http_error", f"The image server reported an error: {_error_text(failed)}")
-            return
-        if not completed:
-            result.error = Problem("no_images", f"The stream ended without a completed image ({len(events)} events, "
-                                                f"{sum('partial' in str(e.get('type')) for e in events)} partial).")
-            return
-        result.echo = {name: completed[-1][name] for name in ECHO_FIELDS if isinstance(completed[-1].get(name), str)}
-        usages = [event["usage"] for event in completed if isinstance(event.get("usage"), dict)]
-        result.usage = _sum_usage(usages) if usages else None
-        self._read_items({"data": [{"b64_json": event.get("b64_json")} for event in completed]}, result)
-
-    def _read_items(self, parsed: Any, result: GenerationResult) -> None:
-        if isinstance(parsed, dict) and "error" in parsed and not parsed.get("data"):
-            result.error = Problem("http_error", f"The image server reported an error: {_error_text(parsed)}")
-            return
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
-            result.error = Problem("bad_response", "The image server's JSON has no \"data\" list of images "
-                                                   f"(got {_shape(parsed)}).")
-            return
-        if not parsed["data"]:
-            result.error = Problem("no_images", "The image server answered without any image: \"data\" is empty.")
-            return
-        deadline = time.monotonic() + self.image_timeout  # one budget for fetching every image of this answer
-        entries = parsed["data"][:MAX_ITEMS]
-        result.items = [self._read_item(index, entry, deadline) for index, entry in enumerate(entries)]
-        if len(parsed["data"]) > MAX_ITEMS:
-            result.notes.append(Note(f"The server sent {len(parsed['data'])} images; only the first {MAX_ITEMS} "
-                                     "were read."))
-        if not result.images:
-            reasons = "; ".join(f"image {item.index + 1}: {item.problem.message}" for item in result.items)
-            result.error = Problem("no_usable_images", f"No image could be shown. {reasons}")
-
-    def _read_item(self, index: int, entry: Any, deadline: float) -> ImageItem:
-        if not isinstance(entry, dict):
-            return ImageItem(index, "none", problem=Problem("bad_item", f"The entry is {_shape(entry)}, not an object."))
-        revised = entry.get("revised_prompt") if isinstance(entry.get("revised_prompt"), str) else None
-        b64, url = entry.get("b64_json"), entry.get("url")
-        if isinstance(b64, str) and b64:
-            item = ImageItem(index, "b64_json", revised_prompt=revised)
-            data = images.decode_base64(b64)
-        elif isinstance(url, str) and url:
-            item = ImageItem(index, "data_uri" if images.is_data_uri(url) else "url", revised_prompt=revised)
-            item.original_url = None if item.source == "data_uri" else url
-            data = self.fetch_image(url, deadline)
-        else:
-            return ImageItem(index, "none", revised_prompt=revised,
-                             problem=Problem("bad_item", "The entry has neither a \"url\" nor a \"b64_json\"."))
-        verified = images.verify_image(data) if isinstance(data, bytes) else data
-        if isinstance(verified, Problem):
-            item.problem = verified
-        else:
-            item.image = verified
-        return item
 
     # -- images by URL ------------------------------------------------------------------------------------------
 
@@ -304,12 +207,11 @@ class ImageServerClient:
         body = self._exchange("GET", url, 15.0, 16 * MB)
         if isinstance(body, Problem):
             return body
-        parsed = _parse_json(body.data)
         if body.status >= 400:
-            return Problem("http_error", _http_error_message(body, parsed))
-        rows = parsed.get("data") if isinstance(parsed, dict) else parsed
+            return Problem("http_error", http_error_message(body))
+        rows = body.parsed.get("data") if isinstance(body.parsed, dict) else body.parsed
         if not isinstance(rows, list):
-            return Problem("bad_response", f"The model list is not a list (got {_shape(parsed)}).")
+            return Problem("bad_response", f"The model list is not a list (got {shape(body.parsed)}).")
         return self.redactor.value([row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)])
 
     def check_health(self) -> Health:
@@ -318,35 +220,42 @@ class ImageServerClient:
         if isinstance(body, Problem):
             return Health("down", self.redactor.text(body.message))
         if body.status in (401, 403):
-            return Health("key_refused", f"The image server at {self.api_base} answered {body.status} "
-                                         f"{body.reason}: it refused the API key ({self.key_hint}).")
-        parsed = _parse_json(body.data)
+            return Health("key_refused", self.redactor.text(self._key_refused(body)))
         if body.status == 508:  # Loop Detected: the server is this Proofsheet itself, and says so
-            return Health("down", _http_error_message(body, parsed))
-        rows = parsed.get("data") if isinstance(parsed, dict) else parsed
+            return Health("down", http_error_message(body))
+        rows = body.parsed.get("data") if isinstance(body.parsed, dict) else body.parsed
         if body.status < 400 and isinstance(rows, list):
             return Health("up", models=sum(1 for row in rows if not (isinstance(row, dict) and row.get("provider") is True)))
-        what = "an HTML page" if parsed is _NOT_JSON and b"<" in body.data[:512] else \
+        what = "an HTML page" if not body.is_json and b"<" in body.data[:512] else \
             f"{body.status} {body.reason}" if body.status >= 400 else "JSON without a model list"
+        said = error_text(body.parsed) if body.status >= 400 and body.is_json else body.reason
+        words = f": {said}" if said.strip().lower() != body.reason.lower() else ""  # not "404 Not Found: Not Found"
         hint = f" Did you mean {self.api_base}/v1?" if not self.api_base.endswith("/v1") else ""
-        return Health("not_images_api", f"The server at {self.api_base} answers, but not as an OpenAI images API "
-                                        f"(GET /models gave {what}).{hint}")
+        return Health("not_images_api", self.redactor.text(
+            f"The server at {self.api_base} answers, but not as an OpenAI images API (GET /models gave {what}"
+            f"{words}).{hint}"))
+
+    def _key_refused(self, body: Body) -> str:
+        """Which key was refused (or that none was sent), where this server reads it from, and the server's words."""
+        unset = "" if self.has_key else ", which is not set"
+        words = f" It said: {error_text(body.parsed)}" if body.is_json else ""
+        return (f"The image server at {self.api_base} answered {body.status} {body.reason}: it refused the API key "
+                f"({self.key_hint}{unset}).{words}")
 
     # -- one HTTP exchange, bounded in time and size ------------------------------------------------------------
 
     def _exchange(self, method: str, url: str, timeout: float, cap: int, what: str = "image server",
-                  on_events: "_PartialRelay | None" = None, **kwargs: Any) -> Body | Problem:
+                  on_events: PartialRelay | None = None, **kwargs: Any) -> Body | Problem:
         deadline = time.monotonic() + timeout
         response = self.open(method, url, timeout, what, **kwargs)
         if isinstance(response, Problem):
             return response
         with response:
-            content_type = response.headers.get("Content-Type", "")
-            streaming = on_events if content_type.startswith("text/event-stream") else None
-            data = _read_capped(response, cap, deadline, what, streaming)
+            streaming = on_events if response.headers.get("Content-Type", "").startswith("text/event-stream") else None
+            data = read_capped(response, cap, deadline, what, streaming)
             if isinstance(data, Problem):
                 return data
-            return Body(response.status_code, response.reason or _reason(response.status_code), data, content_type)
+            return Body(response.status_code, response.reason or reason_phrase(response.status_code), data, response.headers)
 
     def open(self, method: str, url: str, timeout: float, what: str = "image server",
              headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response | Problem:
@@ -360,24 +269,8 @@ class ImageServerClient:
         try:
             return self.session.request(method, url, stream=True, timeout=(min(self.connect_timeout, timeout), timeout),
                                         headers=self._own_headers(url) if headers is None else headers, **kwargs)
-        except requests.exceptions.ConnectTimeout:
-            return Problem("server_down", _not_reachable(url, what, "did not accept a connection in time"))
-        except requests.exceptions.ConnectionError as exc:
-            if _is_read_timeout(exc):
-                return _timed_out(url, what, timeout, timeout == self.timeout)
-            if _was_dropped(exc):
-                return Problem("server_down", f"The {what} at {url} closed the connection without answering.")
-            return Problem("server_down", _not_reachable(url, what, "refused the connection or is not running"))
-        except requests.exceptions.Timeout:
-            return _timed_out(url, what, timeout, timeout == self.timeout)
-        except requests.exceptions.TooManyRedirects:
-            return Problem("too_many_redirects", f"The {what} at {url} redirected more than "
-                                                 f"{self.session.max_redirects} times.")
-        except requests.exceptions.InvalidSchema:
-            return Problem("bad_scheme", f"The {what} at {url} redirected to a URL that is not http(s); "
-                                         "Proofsheet does not follow it.")
         except requests.exceptions.RequestException as exc:
-            return Problem("server_down", f"The request to the {what} at {url} failed: {type(exc).__name__}.")
+            return _failure(exc, url, what, timeout, timeout == self.timeout, self.session.max_redirects)
 
     def _own_headers(self, url: str) -> dict[str, str]:
         """The key (or the URL's credentials) and Proofsheet's Via go only to the configured server, never to a
@@ -392,298 +285,34 @@ class ImageServerClient:
         return headers
 
 
-class _WatchedConnection(urllib3.connection.HTTPConnection):
-    """Registers its socket with the thread's flight while waiting for an answer, so that Cancel can cut it."""
-
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _watch(self)
-        return super().getresponse(*args, **kwargs)
-
-
-class _WatchedTLSConnection(urllib3.connection.HTTPSConnection):
-    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _watch(self)
-        return super().getresponse(*args, **kwargs)
-
-
-def _watch(connection: urllib3.connection.HTTPConnection) -> None:
-    flight = cancellation.current()
-    if flight is not None and connection.sock is not None:
-        flight.watch(connection.sock)
-
-
-class _WatchedPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _WatchedConnection
-
-
-class _WatchedTLSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedTLSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTLSPool}
-
-
-PartialListener = Callable[[int, VerifiedImage], None]
-
-
-class _PartialRelay:
-    """Reads events as the bytes arrive and hands each partial image, verified, to the listener at once."""
-
-    def __init__(self, listener: PartialListener) -> None:
-        self.listener = listener
-        self.reader = sse.EventReader()
-        self.count = 0
-
-    def feed(self, chunk: bytes) -> None:
-        for event in self.reader.feed(chunk):
-            payload = event.json()
-            if not isinstance(payload, dict) or not str(payload.get("type", event.name)).endswith("partial_image"):
-                continue
-            data = images.decode_base64(payload.get("b64_json") or "")
-            verified = images.verify_image(data) if isinstance(data, bytes) else data
-            if isinstance(verified, VerifiedImage):
-                index = payload.get("partial_image_index")
-                self.listener(index if isinstance(index, int) else self.count, verified)
-                self.count += 1
-
-
-def _sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
-    """One usage for several completed events (one per image): every count added up, details included."""
-    def add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
-        for key, value in part.items():
-            if isinstance(value, dict):
-                total[key] = add(dict(total.get(key) or {}), value)
-            elif isinstance(value, int) and not isinstance(value, bool):
-                total[key] = total.get(key, 0) + value
-        return total
-    summed: dict[str, Any] = {}
-    for usage in usages:
-        summed = add(summed, usage)
-    return summed
+def _failure(exc: requests.exceptions.RequestException, url: str, what: str, timeout: float, setting: bool,
+             max_redirects: int) -> Problem:
+    """What went wrong with a request, as the person can act on it (`setting`: the limit was PROOFSHEET_TIMEOUT)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Problem("server_down", not_reachable(url, what, "did not accept a connection in time"))
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if _is_read_timeout(exc):
+            return timed_out(url, what, timeout, setting)
+        if _was_dropped(exc):
+            return Problem("server_down", f"The {what} at {url} closed the connection without answering.")
+        return Problem("server_down", not_reachable(url, what, "refused the connection or is not running"))
+    if isinstance(exc, requests.exceptions.Timeout):
+        return timed_out(url, what, timeout, setting)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return Problem("too_many_redirects", f"The {what} at {url} redirected more than {max_redirects} times.")
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return Problem("bad_scheme", f"The {what} at {url} redirected to a URL that is not http(s); "
+                                     "Proofsheet does not follow it.")
+    return Problem("server_down", f"The request to the {what} at {url} failed: {type(exc).__name__}.")
 
 
 def _redacted_problem(redactor: Redactor, problem: Problem | None) -> Problem | None:
     return Problem(problem.kind, redactor.text(problem.message)) if problem else None
 
 
-class BoundedRead:
-    """A response's body chunk by chunk as it arrives, within a size cap and a total deadline.
-
-    `problem` says why reading stopped early (too large, too slow, a broken or cut connection), else None.
-    """
-
-    def __init__(self, response: requests.Response, cap: int, deadline: float, what: str = "image server") -> None:
-        self.response = response
-        self.cap = cap
-        self.deadline = deadline
-        self.what = what
-        self.problem: Problem | None = None
-
-    def chunks(self) -> Iterator[bytes]:
-        response, what = self.response, self.what
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.cap:
-            self.problem = _too_large(response.url, what, self.cap, int(declared))
-            return
-        read = 0
-        while True:
-            if time.monotonic() > self.deadline:
-                self.problem = _timed_out(response.url, what, None)
-                return
-            try:
-                chunk = response.raw.read1(CHUNK, decode_content=True)
-            except Exception as exc:  # urllib3 raises its own family here; requests does not wrap raw reads
-                self.problem = _timed_out(response.url, what, None) if "timed out" in str(exc).lower() else \
-                    Problem("server_down", f"The connection to the {what} broke while reading its answer "
-                                           f"({type(exc).__name__}).")
-                return
-            if not chunk:
-                return
-            read += len(chunk)
-            if read > self.cap:
-                self.problem = _too_large(response.url, what, self.cap, None)
-                return
-            yield chunk
-
-
-def _read_capped(response: requests.Response, cap: int, deadline: float, what: str,
-                 on_chunk: "_PartialRelay | None" = None) -> bytearray | Problem:
-    """The whole body, read within the cap and the deadline; `on_chunk` sees each chunk as it arrives."""
-    body = BoundedRead(response, cap, deadline, what)
-    data = bytearray()  # json.loads and decode take a bytearray as it is, without a second copy
-    for chunk in body.chunks():
-        data += chunk
-        if on_chunk is not None:
-            on_chunk.feed(chunk)
-    return body.problem or data
-
-
-# -- messages -----------------------------------------------------------------------------------------------------
-
-def _not_reachable(url: str, what: str, how: str) -> str:
-    hint = " Start gpt4free with `g4f api`, run `python app.py --demo`, or set PROOFSHEET_API_BASE." \
-        if what == "image server" else ""
-    return f"Could not reach the {what} at {url}: it {how}.{hint}"
-
-
-def _timed_out(url: str, what: str, timeout: float | None, setting: bool = True) -> Problem:
-    """`setting`: the limit is PROOFSHEET_TIMEOUT's (a quick check's own few seconds are not)."""
-    limit = f" within {timeout:g} seconds" if timeout else " within the time allowed"
-    return Problem("timeout", f"The {what} at {url} did not finish answering{limit}"
-                              + (" (PROOFSHEET_TIMEOUT)." if setting else "."))
-
-
-def _too_large(url: str, what: str, cap: int, declared: int | None) -> Problem:
-    size = f" ({declared / MB:,.1f} MB)" if declared else ""
-    return Problem("too_large", f"The answer from the {what} at {url} is larger than {cap / MB:g} MB{size}; "
-                                "Proofsheet stopped reading it.")
-
-
-def _http_error_message(body: Body, parsed: Any) -> str:
-    head = f"The image server answered {body.status} {body.reason}"
-    if parsed is not _NOT_JSON:
-        return f"{head}: {_error_text(parsed)}"
-    if not body.data.strip():
-        return f"{head} with an empty body."
-    return f"{head}: {_describe_text(body.data)}"
-
-
-def _error_text(parsed: Any) -> str:
-    """The server's own words, from the shapes gpt4free, OpenAI and FastAPI use."""
-    if isinstance(parsed, dict):
-        error = parsed.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-        if isinstance(error, str) and error:
-            return error
-        detail = parsed.get("detail")
-        if isinstance(detail, list) and detail:
-            return "; ".join(_validation_entry(entry) for entry in detail[:10])
-        if isinstance(detail, str) and detail:
-            return detail
-        if isinstance(parsed.get("message"), str):
-            return parsed["message"]
-    return _clip(json.dumps(parsed, ensure_ascii=False))
-
-
-def _validation_entry(entry: Any) -> str:
-    if not isinstance(entry, dict):
-        return _clip(str(entry))
-    where = ".".join(str(part) for part in entry.get("loc", []) if part != "body")
-    message = str(entry.get("msg", "invalid"))
-    return f"{where}: {message}" if where else message
-
-
-def _describe_text(data: bytes) -> str:
-    if not data.strip():
-        return "the body is empty."
-    head = data[:4096].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
-        title = _TITLE.search(data[:65536])
-        named = f" titled \"{_clip(html.unescape(title[1].decode('utf-8', 'replace')).strip(), 120)}\"" \
-            if title else ""
-        return f"it sent an HTML page{named} instead."
-    return f"it sent \"{_clip(data.decode('utf-8', 'replace'))}\"."
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _shape(value: Any) -> str:
-    if isinstance(value, dict):
-        keys = ", ".join(list(value)[:5])
-        return f"an object with keys {keys}" if keys else "an empty object"
-    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
-
-
-# -- asked vs got -------------------------------------------------------------------------------------------------
-
-def asked_vs_got(request: GenerationRequest, result: GenerationResult) -> list[Note]:
-    """Where the answer differs from what was asked: the only proof of what a server did with the request."""
-    notes = []
-    asked_n = request.n or 1
-    if result.items and len(result.items) != asked_n:
-        notes.append(Note(f"Asked for {asked_n} image{'s' * (asked_n != 1)}, got {len(result.items)}."))
-    answered_model = result.raw.get("model") if isinstance(result.raw, dict) else None
-    if result.items and isinstance(answered_model, str) and answered_model and answered_model != request.model:
-        notes.append(Note(f"Asked for model {request.model}, the server answered as {answered_model}."))
-    notes.extend(_echo_notes(request, result))
-    for item in result.items:
-        notes.extend(_item_notes(request, item))
-    return notes
-
-
-def _echo_notes(request: GenerationRequest, result: GenerationResult) -> list[Note]:
-    """What the server says it made (gpt-image's echo fields), against what was asked."""
-    notes = []
-    for name, label in (("quality", "quality"), ("background", "background"), ("output_format", "format")):
-        asked, said = request.option(name), result.echo.get(name)
-        if asked and said and asked != "auto" and said != asked:
-            notes.append(Note(f"Asked {label} {asked}, the server answered {said}."))
-    asked_size, said_size = request.size, result.echo.get("size")
-    if asked_size and asked_size != "auto" and said_size and said_size != asked_size:
-        notes.append(Note(f"Asked size {asked_size}, the server says it made {said_size}."))
-    if request.streams and result.body_type != "event-stream" and result.images:
-        notes.append(Note("Asked for a stream of partial images; the server answered all at once."))
-    return notes
-
-
-def _item_notes(request: GenerationRequest, item: ImageItem) -> list[Note]:
-    notes = []
-    if request.response_format == "b64_json" and item.source in ("url", "data_uri"):
-        notes.append(Note("Asked for b64_json, came as a url.", item.index))
-    asked_size = request.asked_size
-    if item.image and asked_size and (item.image.width, item.image.height) != asked_size:
-        notes.append(Note(f"Asked {asked_size[0]}×{asked_size[1]}, got {item.image.width}×{item.image.height}.",
-                          item.index))
-    if item.revised_prompt and item.revised_prompt.strip() != request.prompt:
-        notes.append(Note("The server rewrote the prompt.", item.index))
-    if item.image:
-        notes.extend(_image_notes(request, item))
-    return notes
-
-
-FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP", "gif": "GIF"}
-
-
-def _image_notes(request: GenerationRequest, item: ImageItem) -> list[Note]:
-    """From the image itself, whatever the server said: its real format, and whether it has any transparency."""
-    notes = []
-    asked_format = FORMAT_NAMES.get(str(request.option("output_format") or "").lower())
-    if asked_format and item.image.format != asked_format:
-        notes.append(Note(f"Asked {asked_format}, got {item.image.format}.", item.index))
-    if request.option("background") == "transparent" and not item.image.has_alpha:
-        notes.append(Note("Asked a transparent background, got an opaque image (no alpha channel).", item.index))
-    return notes
-
-
-# -- small helpers ------------------------------------------------------------------------------------------------
-
-_NOT_JSON = object()
-
-
-def _parse_json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        return _NOT_JSON
-
-
 def _origin(url: str) -> tuple[str, str]:
     parts = urllib.parse.urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 def _is_read_timeout(exc: Exception) -> bool:

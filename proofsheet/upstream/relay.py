@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from proofsheet.redaction import StreamMask
 from proofsheet.results import Problem
-from proofsheet.upstream.client import BoundedRead, ImageServerClient
+from proofsheet.upstream.client import ImageServerClient
+from proofsheet.upstream.reading import BoundedRead
 
 # Headers that belong to one hop, not to the answer (RFC 9110, 7.6.1), and those waitress sets itself.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -27,7 +29,7 @@ class Relayed:
 
     status: int
     reason: str
-    headers: dict[str, str]
+    headers: CaseInsensitiveDict[str]  # as the server named them; uvicorn's servers send "content-type"
     response: requests.Response
     body: BoundedRead
     mask: StreamMask | None = None  # Proofsheet's own secrets, should the server echo them
@@ -79,8 +81,8 @@ def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, c
     if isinstance(response, Problem):
         return response
     mask = client.redactor.stream_mask() if client.has_key else None
-    kept = {name: mask.masked_text(value) if mask else value
-            for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP}
+    kept = CaseInsensitiveDict({name: mask.masked_text(value) if mask else value
+                                for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP})
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and "Content-Encoding" not in response.headers:  # relayed as read: the length holds
         kept["Content-Length"] = length  # (no chunked framing to add; an answer cut short stays visibly cut)

@@ -84,11 +84,13 @@ class ServerRegistry:
     """Every server by name; the default one answers when no name is given."""
 
     def __init__(self, folder: Path, default: Server, started: list[Server] | None = None,
-                 make_client: Callable[[str, str | None], ImageServerClient] | None = None,
+                 make_client: Callable[..., ImageServerClient] | None = None,
                  environ: Mapping[str, str] = os.environ) -> None:
         self.folder = folder
         self.default_name = default.name
-        self._make_client = make_client or (lambda base, key: ImageServerClient(base, key))
+        # (base URL, key[, where the key is read from, for the message when the server refuses it])
+        self._make_client = make_client or (lambda base, key, hint="PROOFSHEET_API_KEY":
+                                            ImageServerClient(base, key, key_hint=hint))
         self._environ = environ
         self._lock = threading.RLock()
         self._servers: dict[str, Server] = {default.name: default}
@@ -137,7 +139,7 @@ class ServerRegistry:
             return entry
         name, api_base, api_key, api_key_env = entry
         key = self._environ.get(api_key_env) if api_key_env else api_key
-        server = Server(name, self._make_client(api_base, key), "added", api_key_env)
+        server = Server(name, self._client(api_base, key, api_key_env), "added", api_key_env)
         checked = server.check()
         if checked.health.state == "key_refused":
             return Problem("key_refused", f"{server.api_base} refused the key"
@@ -232,7 +234,11 @@ class ServerRegistry:
             secret = keys.get(name, {}) if isinstance(keys.get(name), dict) else {}
             base = secret.get("api_base") or entry["api_base"]  # the URL with its credentials, when it had some
             key = self._environ.get(env) if env else secret.get("api_key")
-            self._servers[name] = Server(name, self._make_client(base, key), "added", env)
+            self._servers[name] = Server(name, self._client(base, key, env), "added", env)
+
+    def _client(self, api_base: str, key: str | None, env: str | None) -> ImageServerClient:
+        """An added server's client; when its key comes from a variable, a refused key names that variable."""
+        return self._make_client(api_base, key, f"${env}") if env else self._make_client(api_base, key)
 
     def _read_keys(self) -> dict[str, Any]:
         path = self.folder / KEYS_FILE
