@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
 from proofsheet.asking.generation import CompareRequest, GenerationRequest, RequestErrors, parse_request
+from proofsheet.upstream.dialects import asked_body, provider_route
 from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.upstream.edits import EDIT_FILES, kept_request
 from proofsheet.results import Problem, VerifiedImage
@@ -90,7 +91,8 @@ class Runner:
     def rerun(self, generation: StoredGeneration, without_stream: bool = False,
               gone: Gone | None = None) -> StoredGeneration | Problem:
         """The same request again; an edit is sent its kept images and mask again."""
-        body = {name: value for name, value in generation.request.items() if name not in EDIT_FILES}
+        asked = asked_body(generation.request, generation.endpoint)
+        body = {name: value for name, value in asked.items() if name not in EDIT_FILES}
         if without_stream:
             body.pop("stream", None)
             body.pop("partial_images", None)
@@ -178,9 +180,9 @@ class Runner:
         if server is None:
             return self.servers.unknown(request.server or "")
         try:
+            route = _route(request, server)
             if edit is None:
-                generation_id = self.store.begin(request.to_body(), server.client.generations_url, client_ref, group,
-                                                 server=server.name)
+                generation_id = self.store.begin(route[1], route[0], client_ref, group, server=server.name)
             else:
                 generation_id = self._begin_edit(edit, client_ref, server)
         except StorageError as error:
@@ -191,7 +193,7 @@ class Runner:
         self.flights.add(flight)
         try:
             with flying(flight):
-                result = server.client.generate(request, on_partial) if edit is None else \
+                result = server.client.generate(request, on_partial, route) if edit is None else \
                     server.client.edit(request, edit.images, edit.mask, on_partial)
         finally:
             self.flights.remove(flight)
@@ -230,3 +232,9 @@ class Runner:
         elif self.store.cancel(flight.generation_id, ABANDONED):
             flight.cancel()
             self.announce(flight.generation_id)
+
+
+def _route(request: GenerationRequest, server: Server) -> tuple[str, dict[str, Any]]:
+    """The URL and body a generation is sent with (a gpt4free provider goes in the path: see provider_route)."""
+    body = request.to_body()
+    return provider_route(server.client.generations_url, body, server.catalog.server_kind(ask="provider" in body))

@@ -134,9 +134,12 @@ class ImageServerClient:
     def edits_url(self) -> str:
         return f"{self.api_base}/images/edits"
 
-    def generate(self, request: GenerationRequest, on_partial: PartialListener | None = None) -> GenerationResult:
-        """Ask for images; with `stream: true`, each partial image is handed to `on_partial` as it arrives."""
-        result = GenerationResult(request=request.to_body(), endpoint=self.generations_url)
+    def generate(self, request: GenerationRequest, on_partial: PartialListener | None = None,
+                 route: tuple[str, dict[str, Any]] | None = None) -> GenerationResult:
+        """Ask for images; with `stream: true`, each partial image is handed to `on_partial` as it arrives.
+        `route` is the URL and body to send when they are not the plain ones (dialects.provider_route)."""
+        endpoint, body = route or (self.generations_url, request.to_body())
+        result = GenerationResult(request=body, endpoint=endpoint)
         return self._ask(request, result, on_partial, json=result.request)
 
     def edit(self, request: GenerationRequest, inputs: list[VerifiedImage], mask: VerifiedImage | None,
@@ -311,6 +314,16 @@ class ImageServerClient:
         if not isinstance(rows, list):
             return Problem("bad_response", f"The model list is not a list (got {_shape(parsed)}).")
         return self.redactor.value([row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)])
+
+    def get_json(self, url: str, timeout: float = 15.0) -> Any | Problem:
+        """A JSON document from the server (LiteLLM's /model/info), bounded like the model list."""
+        body = self._exchange("GET", url, timeout, 16 * MB)
+        if isinstance(body, Problem):
+            return body
+        parsed = _parse_json(body.data)
+        if body.status >= 400 or parsed is _NOT_JSON:
+            return Problem("http_error", _http_error_message(body, parsed))
+        return self.redactor.value(parsed)
 
     def check_health(self) -> Health:
         """Quickly: does the server answer, and as an OpenAI images API (a JSON model list at /models)?"""
