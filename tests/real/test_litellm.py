@@ -5,6 +5,8 @@ import openai
 import pytest
 import requests
 
+from tests.browser.conftest import LiveApp
+from tests.conftest import make_app
 from tests.real.support import LITELLM_KEY
 from tests.test_v1_endpoint import kept, sdk
 
@@ -62,3 +64,13 @@ def test_the_sdk_through_v1_hears_litellm_s_refusal_in_its_words(proofsheet_on_l
     with pytest.raises(openai.BadRequestError) as refused:
         sdk(proofsheet_on_litellm, LITELLM_KEY).images.generate(model="no-such-model", prompt="a harbour")
     assert "Invalid model name passed in model=no-such-model" in str(refused.value)
+
+
+def test_a_wrong_key_is_told_in_litellm_s_own_words(tmp_path, litellm):
+    """LiteLLM without a database answers a key it does not know with 400 "No connected db." on /models."""
+    live = LiveApp(make_app(tmp_path, litellm, API_KEY="sk-not-the-master-key"))
+    try:
+        health = requests.get(f"{live.url}/healthz", timeout=30).json()["image_server"]
+    finally:
+        live.stop()
+    assert not health["answers"] and "No connected db." in health["error"]
