@@ -42,7 +42,7 @@ def test_a_picked_provider_goes_to_its_own_route_without_the_field_and_the_image
 def test_the_request_view_and_the_copied_snippets_show_exactly_what_was_sent(proofsheet_on_gpt4free):
     _, generation = generate(proofsheet_on_gpt4free, provider=PAINTER, response_format="url")
     page = html.unescape(requests.get(proofsheet_on_gpt4free.url + generation["permalink"], timeout=10).text)
-    assert f"POST {generation['endpoint']}" in page
+    assert f"POST {generation['endpoint']}" in page and generation["images"][0]["src"] in page
     assert curl_command(generation["endpoint"], generation["request"], False) in page
     assert python_snippet(generation["endpoint"], generation["request"], False) in page
     assert 'id="provider" name="provider" value="ProofsheetPainter"' in page  # the form asks for it again
