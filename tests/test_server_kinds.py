@@ -30,7 +30,8 @@ def test_the_provider_comes_back_from_the_path_for_the_form_and_run_again():
 
 def test_a_provider_asked_through_the_json_api_finds_the_server_kind_itself(client, demo_server):
     """No model list was fetched yet (no page opened): the route still depends on what the server is."""
-    generation = client.post("/api/generate", json={"prompt": "a fox", "model": "flux", "provider": "DemoFlux"}).get_json()
+    asked = {"prompt": "a fox", "model": "flux", "provider": "DemoFlux"}
+    generation = client.post("/api/generate", json=asked).get_json()
     assert generation["status"] == "ok"
     assert generation["endpoint"] == demo_server.base_url + "/api/DemoFlux/images/generations"
     assert "provider" not in demo_server.requests_seen[-1]

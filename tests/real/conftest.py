@@ -54,7 +54,8 @@ def started(command, url, log_path, env=None, cwd=None, headers=None):
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{command[2]} exited at start with {process.returncode}:\n{Path(log_path).read_text()[-3000:]}")
+            output = Path(log_path).read_text()[-3000:]
+            pytest.fail(f"{command[2]} exited at start with {process.returncode}:\n{output}")
         try:
             if requests.get(url, headers=headers, timeout=2).status_code == 200:
                 return process

@@ -1,11 +1,12 @@
-"""The real gpt4free API server (`g4f api`), offline, with one image provider of its own: `python g4f_offline.py PORT`.
+"""The real gpt4free API server (`g4f api`), offline, with an image provider of its own: `g4f_offline.py PORT [DIR]`.
 
 Importing `g4f.api` looks up gpt4free's provider directory on the internet (g4f.dev/dist/js/providers.json) unless
 today's copy is in its cache folder, `$G4F_CACHE_DIR/.models/<YYYY-MM-DD>/providers.json`. This script points
-G4F_CACHE_DIR (and G4F_CONFIG_DIR) at a folder of its own (a second argument, else a temporary one) and puts a one-entry directory there
-first, so the import asks nothing of the network. Then it registers `ProofsheetPainter`, a real gpt4free provider
-class that draws a PNG with Pillow (as a data: URI), makes it the default provider, and serves gpt4free's own API
-with uvicorn on 127.0.0.1, as `g4f api --provider ProofsheetPainter` does.
+G4F_CACHE_DIR and G4F_CONFIG_DIR at a folder of its own (DIR, else a temporary one) and puts a one-entry directory
+there first, so the import asks nothing of the network (the copy is read once, at import). Then it registers
+`ProofsheetPainter`, a real gpt4free provider class that draws a PNG with Pillow (answered as a data: URI), makes it
+the default provider, and serves gpt4free's own API with uvicorn on 127.0.0.1, as
+`g4f api --provider ProofsheetPainter` does.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def painted_png(prompt: str, width: int, height: int) -> bytes:
 
 
 def register_painter() -> None:
-    """A provider as gpt4free's own are written, listed by `/v1/models` and reachable at `/api/ProofsheetPainter/...`."""
+    """A provider written as gpt4free's own are: listed by `/v1/models`, reachable at `/api/ProofsheetPainter/...`."""
     from g4f.Provider import ProviderLoader
     from g4f.Provider.base_provider import AsyncGeneratorProvider, ProviderModelMixin
     from g4f.providers.response import ImageResponse

@@ -89,7 +89,8 @@ def test_the_sdk_through_v1_gets_the_image_and_the_call_is_kept(proofsheet_on_gp
 def test_v1_passes_a_provider_in_the_body_on_as_sent_and_gpt4free_s_500_back(proofsheet_on_gpt4free):
     """/v1 relays what a program sent, byte for byte: gpt4free 8.8 refuses a body that names a provider."""
     with pytest.raises(openai.InternalServerError) as refused:
-        sdk(proofsheet_on_gpt4free).images.generate(model="painter-1", prompt="a kite", extra_body={"provider": PAINTER})
+        sdk(proofsheet_on_gpt4free).images.generate(model="painter-1", prompt="a kite",
+                                                    extra_body={"provider": PAINTER})
     assert "Request execution failed" in str(refused.value)
 
 
