@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import random
+import re
 import textwrap
 import threading
 import time
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 IMAGE_MODELS = ["flux", "flux-dev", "flux-schnell", "sdxl-turbo", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"]
 TEXT_MODELS = ["gpt-4o-mini", "llama-3.3-70b"]
 PROVIDERS = ["DemoFlux", "DemoGallery"]  # listed as gpt4free lists its providers: rows with "provider": true
+PROVIDER_ROUTE = re.compile(r"/api/[^/]+/images/generations")  # gpt4free's per-provider route, beside /v1
 GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini")
 # Output tokens gpt-image-1 reports for a 1024×1024 image, by quality (larger sizes scale by area).
 OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
@@ -158,7 +160,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         if self._key_refused():
             return
         path = self.path.split("?")[0].rstrip("/")
-        if path == "/v1/images/generations":
+        if path == "/v1/images/generations" or PROVIDER_ROUTE.fullmatch(path):
             body = self._json_body()
         elif path == "/v1/images/edits":
             body = self._multipart_body()

@@ -10,13 +10,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
 from proofsheet.asking.generation import CompareRequest, GenerationRequest, RequestErrors, parse_request
+from proofsheet.upstream.dialects import asked_body, provider_route
 from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.upstream.edits import EDIT_FILES, kept_request
 from proofsheet.results import Problem, VerifiedImage
@@ -91,7 +92,8 @@ class Runner:
     def rerun(self, generation: StoredGeneration, without_stream: bool = False,
               gone: Gone | None = None) -> StoredGeneration | Problem:
         """The same request again; an edit is sent its kept images and mask again."""
-        body = {name: value for name, value in generation.request.items() if name not in EDIT_FILES}
+        asked = asked_body(generation.request, generation.endpoint)
+        body = {name: value for name, value in asked.items() if name not in EDIT_FILES}
         if without_stream:
             body.pop("stream", None)
             body.pop("partial_images", None)
@@ -178,11 +180,11 @@ class Runner:
         server = self.servers.get(request.server)
         if server is None:
             return self.servers.unknown(request.server or "")
-        body = request.to_body()  # built once: kept as asked, and posted as it is
         try:
+            # Built once: kept as sent, and posted as it is.
+            url, body = _route(request, server) if edit is None else (server.client.edits_url, request.to_body())
             if edit is None:
-                generation_id = self.store.begin(body, server.client.generations_url, client_ref, group,
-                                                 server=server.name)
+                generation_id = self.store.begin(body, url, client_ref, group, server=server.name)
             else:
                 generation_id = self._begin_edit(edit, client_ref, server)
         except StorageError as error:
@@ -193,7 +195,7 @@ class Runner:
         self.flights.add(flight)
         try:
             with flying(flight):
-                result = server.client.generate(body, request.streams, on_partial) if edit is None else \
+                result = server.client.generate(body, request.streams, on_partial, url) if edit is None else \
                     server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
         finally:
             self.flights.remove(flight)
@@ -233,3 +235,9 @@ class Runner:
         elif self.store.cancel(flight.generation_id, ABANDONED):
             flight.cancel()
             self.announce(flight.generation_id)
+
+
+def _route(request: GenerationRequest, server: Server) -> tuple[str, dict[str, Any]]:
+    """The URL and body a generation is sent with (a gpt4free provider goes in the path: see provider_route)."""
+    body = request.to_body()
+    return provider_route(server.client.generations_url, body, server.catalog.server_kind(ask="provider" in body))

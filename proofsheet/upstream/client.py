@@ -214,6 +214,15 @@ class ImageServerClient:
             return Problem("bad_response", f"The model list is not a list (got {shape(body.parsed)}).")
         return self.redactor.value([row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)])
 
+    def get_json(self, url: str, timeout: float = 15.0) -> Any | Problem:
+        """A JSON document from the server (LiteLLM's /model/info), bounded like the model list."""
+        body = self._exchange("GET", url, timeout, 16 * MB)
+        if isinstance(body, Problem):
+            return body
+        if body.status >= 400 or not body.is_json:
+            return Problem("http_error", http_error_message(body))
+        return self.redactor.value(body.parsed)
+
     def check_health(self) -> Health:
         """Quickly: does the server answer, and as an OpenAI images API (a JSON model list at /models)?"""
         body = self._exchange("GET", self.models_url, 3.0, 16 * MB)

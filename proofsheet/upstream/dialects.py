@@ -7,6 +7,7 @@ Extra fields: the table decides what the form offers and which values are checke
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,3 +84,26 @@ def dialect_for(model: str, server_kind: str | None = None) -> Dialect:
 def table() -> dict[str, Any]:
     """The whole table, for the form's script: it shows the controls of the model typed."""
     return {"dialects": [dialect.to_dict() for dialect in DIALECTS]}
+
+
+# gpt4free answers 500 to any /v1/images/generations body that names a provider (its own bug in 8.8: the field
+# reaches its client twice); its per-provider route, beside /v1 at the server's root, takes the same body without it.
+_PROVIDER_ROUTE = re.compile(r"/api/([^/]+)/images/generations$")
+
+
+def provider_route(generations_url: str, body: dict[str, Any], server_kind: str | None) -> tuple[str, dict[str, Any]]:
+    """Where a generation goes and what it carries: a gpt4free provider moves from the body into the path."""
+    provider = body.get("provider")
+    if server_kind != "gpt4free" or not isinstance(provider, str) or not provider:
+        return generations_url, body
+    root = generations_url.removesuffix("/images/generations").rsplit("/v1", 1)[0]
+    sent = {name: value for name, value in body.items() if name != "provider"}
+    return f"{root}/api/{urllib.parse.quote(provider, safe='')}/images/generations", sent
+
+
+def asked_body(body: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """A kept body as the person asked for it: a provider sent in gpt4free's path goes back in (form, Run again)."""
+    routed = _PROVIDER_ROUTE.search(urllib.parse.urlsplit(endpoint).path)
+    if routed is None or "provider" in body:
+        return body
+    return {**body, "provider": urllib.parse.unquote(routed.group(1))}

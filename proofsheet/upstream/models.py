@@ -10,6 +10,7 @@ from proofsheet.upstream.client import ImageServerClient
 from proofsheet.results import Problem
 
 CACHE_SECONDS = 300
+LITELLM_MODE = "litellm_mode"  # added to a row of a LiteLLM proxy's list: its model_info.mode from /model/info
 # Names known for images; gpt4free's own "image" flag is only set on provider rows, so it cannot be relied on.
 IMAGE_NAMES = re.compile(r"flux|dall-?e|gpt-image|sdxl|stable-?diffusion|\bsd-?[0-9]|midjourney|imagen|playground|"
                          r"kandinsky|ideogram|recraft|hidream|seedream|qwen-image|image", re.I)
@@ -37,8 +38,11 @@ class ModelCatalog:
             return {"models": [], "error": listed.message, "provider": provider}
         return {"models": ordered_models(listed, []), "error": None, "provider": provider}
 
-    def server_kind(self) -> str | None:
-        """From the list already fetched, if any: asking the server here would slow every generation."""
+    def server_kind(self, ask: bool = False) -> str | None:
+        """From the list already fetched, if any: asking the server here would slow every generation. With `ask`
+        (a generation that names a gpt4free provider, whose route depends on it), a list never fetched is fetched."""
+        if ask and self._rows is None:
+            self._server_rows(refresh=False)
         return server_kind(self._rows or [])
 
     def _server_rows(self, refresh: bool) -> tuple[list[dict[str, Any]], Problem | None]:
@@ -49,16 +53,43 @@ class ModelCatalog:
                 listed = self.client.list_models()
                 if isinstance(listed, Problem):
                     return self._rows or [], listed
-                self._rows, self._fetched_at = listed, self.clock()
+                self._rows, self._fetched_at = with_litellm_modes(self.client, listed), self.clock()
             return self._rows or [], None
 
 
 def server_kind(rows: list[dict[str, Any]]) -> str | None:
-    """gpt4free marks every row of its model list with a "provider" flag (true for its provider rows)."""
-    return "gpt4free" if any(isinstance(row.get("provider"), bool) for row in rows) else None
+    """gpt4free marks every row of its model list with a "provider" flag (true for its provider rows); a LiteLLM
+    proxy describes its models at /model/info (see with_litellm_modes)."""
+    if any(isinstance(row.get("provider"), bool) for row in rows):
+        return "gpt4free"
+    return "litellm" if any(LITELLM_MODE in row for row in rows) else None
+
+
+def with_litellm_modes(client: ImageServerClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, each with LiteLLM's own word on what it makes when the server is a LiteLLM proxy.
+
+    LiteLLM lists an alias such as `painter` (for dall-e-2) like any chat model; only /model/info says
+    `model_info.mode: "image_generation"`. Other servers answer that address 404, and their rows are left alone.
+    """
+    if server_kind(rows) == "gpt4free":
+        return rows
+    info = client.get_json(f"{client.api_base}/model/info", timeout=5.0)
+    entries = info.get("data") if isinstance(info, dict) else None
+    if not isinstance(entries, list):
+        return rows
+    modes: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("model_name"), str):
+            details = entry.get("model_info") if isinstance(entry.get("model_info"), dict) else {}
+            mode = details.get("mode")
+            if isinstance(mode, str) and modes.get(entry["model_name"]) != "image_generation":  # any deployment's
+                modes[entry["model_name"]] = mode
+    return [{**row, LITELLM_MODE: modes[row["id"]]} if row["id"] in modes else row for row in rows]
 
 
 def is_image_model(row: dict[str, Any]) -> bool:
+    if LITELLM_MODE in row:  # the server's own word wins over a guess from the name
+        return row[LITELLM_MODE] == "image_generation"
     return row.get("image") is True or row.get("type") == "image" or bool(IMAGE_NAMES.search(row["id"]))
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 
 from proofsheet.asking.generation import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
 from proofsheet.results import Problem
+from proofsheet.upstream.dialects import asked_body
 from proofsheet.upstream.edits import EDIT_FILES
 from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, server, store, unknown_server
 
@@ -24,7 +25,7 @@ def index() -> str:
     values = {"model": DEFAULT_MODEL, "response_format": ""}
     source = store().get(id_arg("from"))
     if source:
-        values = {**form_values(source.request), "server": source.server}
+        values = {**form_values(asked_body(source.request, source.endpoint)), "server": source.server}
     return render_template("index.html", values=values, errors={}, recent=store().gallery(per_page=12).rows)
 
 
@@ -47,7 +48,8 @@ def generate() -> Any:
 def generation_page(generation_id: int) -> str:
     generation = store().get(generation_id) or abort(404)
     return render_template("index.html", generation=generation, errors={},
-                           values={**form_values(generation.request), "server": generation.server})
+                           values={**form_values(asked_body(generation.request, generation.endpoint)),
+                                   "server": generation.server})
 
 
 @pages.get("/generations/<id:generation_id>/fragment")
