@@ -616,9 +616,6 @@ class Store:
                 manifest.append(entry)
             archive.writestr("manifest.json", json.dumps({"generations": manifest}, indent=2, ensure_ascii=False))
 
-    def integrity_check(self) -> str:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
-
 
 class _Writing:
     """Turns a failed write (disk full, read-only folder) into a StorageError that says so."""
