@@ -11,9 +11,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proofsheet.history.store import FOLDER_MARK
+from proofsheet.history.db import DB_NAME, FOLDER_MARK
 
-DB_NAME = "proofsheet.sqlite3"
 KEPT_DIRS = ("images", "responses")
 
 
