@@ -1,6 +1,6 @@
 """The history's files: images written once under their content hash, raw response bodies (sparse when their images'
-base64 can be left to the image files), thumbnails made from the kept images, and the sweep that moves files no row
-names to trash/.
+base64 can be left to the image files), thumbnails made from the kept images, the sweep that moves files no row
+names to trash/, and the lock that keeps the folder to one Proofsheet.
 
 Every file is written whole (a temporary name, then a rename) before the row that names it is committed. Where a file
 must be found through the rows, the caller's connection is passed in.
