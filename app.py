@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import signal
 import sqlite3
 import sys
 import threading
@@ -214,8 +215,23 @@ def main(argv: list[str] | None = None) -> int:
     servers = app.extensions["servers"]
     log.info("Proofsheet at %s, image server %s (%s)", address, servers.default.api_base, servers.default_name)
     threading.Thread(target=_warn_if_unhealthy, args=(servers,), daemon=True).start()
-    server.run()
+    _serve_until_stopped(server, app)
     return 0
+
+
+def _serve_until_stopped(server: Any, app: Flask) -> None:
+    """Serve until Ctrl-C or SIGTERM, then close the history cleanly (checkpointed: no -wal or -shm file left)."""
+    signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    server.run()  # waitress then stops its threads, waiting at most 5 s for them
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_DFL)  # a second Ctrl-C or SIGTERM while closing ends the process at once
+    close_app(app)
+    log.info("Proofsheet stopped; the history is closed.")
+
+
+def _stop_as_on_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM (`kill`, a service manager) stops the server as Ctrl-C does, so that the history is closed cleanly."""
+    raise KeyboardInterrupt
 
 
 def _pointing_at_itself(args: argparse.Namespace, env_base: tuple[str, str] | None) -> str | None:

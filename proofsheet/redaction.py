@@ -26,10 +26,6 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return clean, (urllib.parse.unquote(user), urllib.parse.unquote(password))
 
 
-def without_userinfo(url: str) -> str:
-    return split_credentials(url)[0]
-
-
 class Redactor:
     """Replaces every form a secret may come back in: as is, percent-encoded, and as HTTP Basic base64."""
 

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from proofsheet.history import store as store_module
+from proofsheet.history import files as files_module
 from tests.conftest import free_port, make_app, png_base64
 
 KEY = "sk-proj-Secret0123456789abcdef"
@@ -295,7 +295,7 @@ def test_a_folder_that_stops_taking_writes_fails_the_generation_plainly(client, 
     def read_only(path, data):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
-    monkeypatch.setattr(store_module, "_write_file", read_only)
+    monkeypatch.setattr(files_module, "write_file", read_only)
     answer = client.post("/api/generate", json={"prompt": "nowhere", "response_format": "b64_json"})
     assert answer.status_code == 507
     assert answer.get_json()["status"] == "failed"

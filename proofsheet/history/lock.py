@@ -56,6 +56,22 @@ class DataFolderLock:
             self._file = None
 
 
+def is_held(folder: Path) -> bool | None:
+    """Whether a running Proofsheet holds the folder (None: cannot tell, on Windows); takes nothing, writes nothing."""
+    path = Path(folder) / LOCK_NAME
+    if fcntl is None:
+        return None
+    if not path.exists():
+        return False
+    with open(path, "rb") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False
+
+
 def _lock(handle) -> None:
     if fcntl is not None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

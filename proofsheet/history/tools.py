@@ -1,8 +1,9 @@
 """Looking after a data folder from the command line: a read-only check, and a backup that is safe while running.
 
 `python app.py --check` reads the database (integrity check) and compares its rows with the files beside it, writing
-nothing. `python app.py --backup DEST` copies a consistent snapshot of the database (SQLite's online backup) and then
-the image and response files into DEST; it can run while Proofsheet serves.
+nothing; its last line says whether the history is sound. `python app.py --backup DEST` copies a consistent snapshot
+of the database (SQLite's online backup) and then the image and response files into DEST; it can run while
+Proofsheet serves.
 """
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proofsheet.history.store import FOLDER_MARK
+from proofsheet.history.db import DB_NAME, FOLDER_MARK, INTERRUPTED
+from proofsheet.history.lock import is_held
 
-DB_NAME = "proofsheet.sqlite3"
 KEPT_DIRS = ("images", "responses")
 
 
@@ -31,28 +32,54 @@ class Report:
 
 
 def check(folder: Path) -> Report:
-    """What the data folder holds and whether rows and files agree; never writes."""
+    """What the data folder holds and whether rows and files agree; never writes. The last line is the verdict."""
     report = Report()
-    db_path = folder / DB_NAME
     report.say(f"Data folder: {folder}")
+    _check_database(folder, report)
+    if report.problems:
+        report.say(f"The history is NOT sound: {report.problems:,} problem{'s' if report.problems > 1 else ''}, "
+                   "said above.")
+    else:
+        report.say("The history is sound: the database is whole and its rows and files agree.")
+    return report
+
+
+def _check_database(folder: Path, report: Report) -> None:
+    db_path = folder / DB_NAME
     if not db_path.exists():
         report.problem(f"There is no database ({DB_NAME}) here.")
         _count_files(folder, report)
-        return report
+        return
     try:
-        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+        db = _read_only(db_path)
         verdict = db.execute("PRAGMA integrity_check").fetchone()[0]
     except sqlite3.Error as exc:
         report.problem(f"The database cannot be read: {exc}. Restore it from a backup, or move it aside to start "
                        "a fresh history; the files stay where they are.")
         _count_files(folder, report)
-        return report
+        return
     with db:
         if verdict != "ok":
             report.problem(f"The database's integrity check says: {verdict}")
         _compare_rows_and_files(db, folder, report)
+        _say_running(db, folder, report)
     db.close()
-    return report
+
+
+def _say_running(db: sqlite3.Connection, folder: Path, report: Report) -> None:
+    """Rows still marked running: waiting now if a Proofsheet holds the folder, else cut off when it stopped."""
+    running = db.execute("SELECT COUNT(*) FROM generations WHERE status='running'").fetchone()[0]
+    if not running:
+        return
+    held = is_held(folder)
+    if held:
+        report.say(f"Generations still running: {running:,} (the Proofsheet using this folder is waiting for "
+                   "their answers).")
+        return
+    who = "No Proofsheet is using this folder, so" if held is False else "Unless a Proofsheet is using this folder,"
+    report.say(f"Generations still marked running: {running:,}. {who} they were cut off when it stopped (killed, "
+               "or the machine went down); the next start marks them as interrupted, listed with the failed ones: "
+               f"\"{INTERRUPTED}\"")
 
 
 def _compare_rows_and_files(db: sqlite3.Connection, folder: Path, report: Report) -> None:
@@ -86,6 +113,14 @@ def _compare_rows_and_files(db: sqlite3.Connection, folder: Path, report: Report
         report.say(f"In trash/: {trash:,} files (safe to delete once you have looked)")
 
 
+def _read_only(db_path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing. With no -wal beside the database (Proofsheet stopped cleanly, the log
+    checkpointed) the file is read as it is, so that not even an empty -wal or -shm is left behind; otherwise
+    read-only through the log a running or killed Proofsheet left."""
+    logged = db_path.with_name(db_path.name + "-wal").exists()
+    return sqlite3.connect(f"file:{db_path}?mode=ro{'' if logged else '&immutable=1'}", uri=True, timeout=10)
+
+
 def _count_files(folder: Path, report: Report) -> None:
     for name in KEPT_DIRS:
         report.say(f"{name}/: {sum(1 for _ in _files(folder / name)):,} files, untouched")
@@ -106,7 +141,7 @@ def backup(folder: Path, destination: Path) -> Report:
         report.problem(f"{destination} is not empty; choose a new folder for the backup.")
         return report
     destination.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True, timeout=10)
+    source = _read_only(folder / DB_NAME)
     target = sqlite3.connect(destination / DB_NAME)
     try:
         source.backup(target)
