@@ -16,22 +16,20 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from proofsheet import images
-from proofsheet.running.recording import Call, Recorder, unrecorded_id
+from proofsheet.running.recording import Call, unrecorded_id
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream.cancellation import Flight, flying
 from proofsheet.upstream.relay import Relayed, open_relay, openai_error
-from proofsheet.web.context import asker_gone, client, runner, server, servers, store
-from proofsheet.web.guards import own_origin
+from proofsheet.web.context import asker_gone, client, recorder, runner, server, servers, store
+from proofsheet.web.errors import status_of, with_retry_after
+from proofsheet.web.guards import csrf_exempt, from_another_site
 
-v1 = Blueprint("v1", __name__, url_prefix="/v1")  # also registered as /servers/<server_name>/v1 for named servers
+# Programs' calls take no CSRF token: never from another site's page (below), and with the proxy token when one is
+# set. Also registered as /servers/<server_name>/v1 for named servers.
+v1 = csrf_exempt(Blueprint("v1", __name__, url_prefix="/v1"))
 # A program's call may carry images (edits, LocalAI's ref_images in a generation, a chat about a picture): the pages'
 # 1 MB limit would refuse what the image server takes.
 MAX_BODY_BYTES = 100 * 1024 * 1024
-PROBLEM_STATUS = {"busy": 503, "gone": 400, "server_down": 502, "timeout": 504, "cancelled": 499}
-
-
-def recorder() -> Recorder:
-    return current_app.extensions["recorder"]
 
 
 @v1.url_value_preprocessor
@@ -43,8 +41,7 @@ def _named_server(endpoint: str | None, values: dict[str, Any] | None) -> None:
 def _callers_only() -> Any:
     """Never from another site's page (a form could spend the key); with a proxy token, only with that token."""
     request.max_content_length = MAX_BODY_BYTES
-    origin = request.headers.get("Origin")
-    if (origin and not own_origin(origin)) or request.headers.get("Sec-Fetch-Site") == "cross-site":
+    if from_another_site():
         return _refuse(403, "Requests from another site are refused.", "forbidden_origin")
     token = current_app.config.get("PROXY_TOKEN")
     if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
@@ -103,7 +100,7 @@ def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
     work, gone, keeper = runner(), asker_gone(), recorder()  # the stream below runs after the request context
     refused = work.admit(gone)
     if refused:
-        return _refuse(PROBLEM_STATUS.get(refused.kind, 503), refused.message, refused.kind)
+        return _refusal(refused)
     if call:
         keeper.begin(call)
     flight = Flight(call.flight_id if call else unrecorded_id(), gone)
@@ -116,7 +113,7 @@ def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
         work.leave()
         if call:
             keeper.fail(call, relayed)
-        return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
+        return _refusal(relayed)
     headers = dict(relayed.headers)
     if call and call.generation_id is not None:
         headers["X-Proofsheet-Generation"] = str(call.generation_id)
@@ -162,7 +159,7 @@ def _pass_through(method: str, path: str) -> Any:
     relayed = open_relay(client(), method, path + _query(), b"", None, _caller_authorization(),
                          request.headers.get("Via"))
     if isinstance(relayed, Problem):
-        return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
+        return _refusal(relayed)
     return Response(relayed.chunks(), status=relayed.status, headers=relayed.headers)
 
 
@@ -190,9 +187,11 @@ def _verified(data: bytes) -> VerifiedImage | None:
     return verified if isinstance(verified, VerifiedImage) else None
 
 
+def _refusal(problem: Problem) -> Response:
+    return _refuse(status_of(problem.kind), problem.message, problem.kind)
+
+
 def _refuse(status: int, message: str, code: str) -> Response:
     response = jsonify(openai_error(status, message, code))
     response.status_code = status
-    if status == 503:
-        response.headers["Retry-After"] = "5"
-    return response
+    return with_retry_after(response, code)
