@@ -110,15 +110,44 @@ def _known_host_only() -> Any:
 
 
 def own_origin(origin: str) -> bool:
-    """The page that sent the request was served by this app: an allowed name, on the port the app listens on."""
-    parts = urllib.parse.urlsplit(origin)
+    """The page that sent the request was served by this Proofsheet: on the port it listens on, at a loopback name
+    or address, a name allowed with --allow-host, or the address this very request came to. Not any IP address nor
+    any *.localhost: a page there is someone else's. Never raises: an origin that does not parse is not its own."""
+    parsed = _origin_parts(origin)
+    if parsed is None or str(parsed[1]) != request.environ.get("SERVER_PORT", ""):
+        return False
+    name = parsed[0]
+    return _loopback(name) or name in current_app.config["ALLOWED_HOSTS"] or _address_asked(name)
+
+
+def _origin_parts(origin: str) -> tuple[str, int] | None:
+    """(host name, port) of an http(s) origin or URL; None for anything else (null, garbage, a bad port)."""
     try:
+        parts = urllib.parse.urlsplit(origin)
         port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # http://[::1 or a port out of range
+        return None
+    name = (parts.hostname or "").rstrip(".")
+    return (name, port) if name and port and parts.scheme in DEFAULT_PORTS else None
+
+
+def _loopback(name: str) -> bool:
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-    listening = request.environ.get("SERVER_PORT", "")
-    return bool(parts.hostname) and host_allowed(parts.netloc, current_app.config["ALLOWED_HOSTS"]) and \
-        str(port) == listening
+
+
+def _address_asked(name: str) -> bool:
+    """The origin is the IP address this request was sent to, so one Proofsheet listens on (--host 0.0.0.0, opened
+    from another machine). Only an address: the Host check lets any *.localhost name through, whose pages (a browser
+    sends them to 127.0.0.1) may be anyone's."""
+    try:
+        return ipaddress.ip_address(name) == ipaddress.ip_address(_host_name(request.host))
+    except ValueError:
+        return False
 
 
 def _host_name(host: str) -> str:
