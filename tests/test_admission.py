@@ -163,3 +163,9 @@ def test_a_v1_caller_who_walks_away_frees_the_upstream_socket_and_the_place(tmp_
         for sock in sockets:
             sock.close()
         stop_process(process)
+
+
+def test_a_page_beyond_the_live_listeners_is_told_busy_and_when_to_try_again(tmp_path, demo_server):
+    answer = make_app(tmp_path, demo_server.api_base, LIVE_PAGES=0).test_client().get("/api/events")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.get_json()["error"]["kind"] == "busy"

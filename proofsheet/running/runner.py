@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Protocol
+from typing import Callable, Protocol, TypeVar
 
 from proofsheet.running.admission import ABANDONED, Admission, Gone, Place
 from proofsheet.upstream.cancellation import Flight, Flights
@@ -22,6 +22,7 @@ from proofsheet.results import Problem, VerifiedImage
 from proofsheet.history.records import Group, StoredGeneration
 from proofsheet.history.store import StorageError, Store
 
+T = TypeVar("T")
 PARTIALS_KEPT = 48  # partial images kept in memory for the page to fetch; they are not part of the history
 
 
@@ -65,20 +66,14 @@ class Runner:
                  group: tuple[int, int] | None = None, gone: Gone | None = None,
                  listener: Listener | None = None) -> StoredGeneration | Problem:
         """The kept generation, or a Problem when it could not start (busy, disk full, asker gone, deleted)."""
-        place = self.place(gone)
-        if isinstance(place, Problem):
-            return place
-        with place:
-            return self._generate(place, request, client_ref, group, listener)
+        return self._in_a_place(gone, lambda place: self._generate(place, request, client_ref, group, listener))
 
     def edit(self, edit: EditRequest, client_ref: str | None = None, gone: Gone | None = None,
              listener: Listener | None = None) -> StoredGeneration | Problem:
         """An edit, kept like a generation with its input images and mask, and a link to the image it started from."""
-        place = self.place(gone)
-        if isinstance(place, Problem):
-            return place
-        with place:
+        def work(place: Place) -> StoredGeneration | Problem:
             return self._generate(place, edit.request, client_ref, None, listener, edit)
+        return self._in_a_place(gone, work)
 
     def rerun(self, generation: StoredGeneration, without_stream: bool = False,
               gone: Gone | None = None) -> StoredGeneration | Problem:
@@ -103,19 +98,7 @@ class Runner:
                 on_start: Callable[[int], None] | None = None) -> Group | Problem:
         """Every cell at once, in parallel: the grid takes as long as its slowest cell. `on_start` hears of the
         comparison's id once it is kept, before any cell is asked for."""
-        place = self.place(gone)
-        if isinstance(place, Problem):
-            return place
-        with place:  # one place for the whole grid: its cells are asked for on threads of its own
-            group_id = self.start_compare(compare)
-            if isinstance(group_id, Problem):
-                return group_id
-            if on_start:
-                on_start(group_id)
-            with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
-                for position, cell in enumerate(compare.cells):
-                    pool.submit(self._cell, place, cell, (group_id, position))
-            return self.store.group(group_id) or Problem("deleted", "The comparison was deleted while it ran.")
+        return self._in_a_place(gone, lambda place: self._compare(place, compare, on_start))
 
     def start_compare(self, compare: CompareRequest) -> int | Problem:
         try:
@@ -155,6 +138,26 @@ class Runner:
     @property
     def max_in_flight(self) -> int:
         return self.admission.limit
+
+    def _in_a_place(self, gone: Gone | None, work: Callable[[Place], T]) -> T | Problem:
+        place = self.place(gone)
+        if isinstance(place, Problem):
+            return place
+        with place:
+            return work(place)
+
+    def _compare(self, place: Place, compare: CompareRequest,
+                 on_start: Callable[[int], None] | None) -> Group | Problem:
+        """One place for the whole grid: its cells are asked for at once, on threads of their own."""
+        group_id = self.start_compare(compare)
+        if isinstance(group_id, Problem):
+            return group_id
+        if on_start:
+            on_start(group_id)
+        with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
+            for position, cell in enumerate(compare.cells):
+                pool.submit(self._cell, place, cell, (group_id, position))
+        return self.store.group(group_id) or Problem("deleted", "The comparison was deleted while it ran.")
 
     def _generate(self, place: Place, request: GenerationRequest, client_ref: str | None,
                   group: tuple[int, int] | None, listener: Listener | None = None,

@@ -147,4 +147,3 @@ def api_cancel() -> Any:
     if generation_id is None:
         return api_error(404, "not_found", "No generation with that client_ref is running.")
     return jsonify({"cancelled": generation_id})
-

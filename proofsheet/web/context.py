@@ -156,4 +156,3 @@ def asked_requests(parsed: Any) -> list[Any]:
     """The generation requests inside a parsed generation, edit, comparison or arena round."""
     parsed = getattr(parsed, "compare", parsed)
     return getattr(parsed, "cells", None) or [getattr(parsed, "request", parsed)]
-
