@@ -40,6 +40,36 @@ def test_only_proofsheets_own_origins_are_served(client, origin, accepted, metho
         assert (error.get("kind") or error.get("code")) == "forbidden_origin"
 
 
+CSRF_MESSAGE = "The form had expired or came from another site"
+# (method, path, sent, takes no token): the routes marked @csrf_exempt beside them, /v1 under both its addresses,
+# and pages' forms, which need their token.
+TOKENS = [
+    ("POST", "/api/generate", {"json": {"prompt": "p"}}, True),
+    ("POST", "/api/edit", {"data": {"prompt": "p"}, "content_type": "multipart/form-data"}, True),
+    ("POST", "/api/servers", {"json": {"name": "x"}}, True),
+    ("DELETE", "/api/servers/x", {}, True),
+    ("POST", "/api/arena", {"json": {"prompt": "p"}}, True),
+    ("POST", "/api/arena/1/vote", {"json": {"winner": "A"}}, True),
+    ("POST", "/v1/images/generations", {"json": {"prompt": "p"}}, True),
+    ("POST", "/servers/default/v1/images/generations", {"json": {"prompt": "p"}}, True),
+    ("POST", "/v1/chat/completions", {"json": {"messages": []}}, True),
+    ("POST", "/generate", {"data": {"prompt": "p"}}, False),
+    ("POST", "/compare", {"data": {"prompt": "p"}}, False),
+    ("POST", "/edit", {"data": {"prompt": "p"}}, False),
+    ("POST", "/arena", {"data": {"prompt": "p"}}, False),
+    ("POST", "/servers", {"data": {"name": "x"}}, False),
+    ("POST", "/generations/1/delete", {}, False),
+]
+
+
+@pytest.mark.parametrize("method, path, sent, token_free", TOKENS)
+def test_only_routes_declared_token_free_are_served_without_a_csrf_token(tmp_path, demo_server, method, path, sent,
+                                                                          token_free):
+    client = make_app(tmp_path, demo_server.api_base, WTF_CSRF_ENABLED=True).test_client()
+    answer = client.open(path, method=method, **sent)
+    assert (CSRF_MESSAGE not in answer.get_data(as_text=True)) is token_free, answer.get_data(as_text=True)[:300]
+
+
 @pytest.mark.parametrize("origin, accepted", [
     ("http://demo.lan:5000", True), ("http://DEMO.LAN:5000", True), ("http://demo.lan:6000", False),
     ("http://other.lan:5000", False), ("http://sub.demo.lan:5000", False),
