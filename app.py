@@ -28,7 +28,7 @@ from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.servers import Server, ServerRegistry, key_variable, parse_server_option
-from proofsheet.web import guards, templating
+from proofsheet.web import errors, guards, templating
 from proofsheet.web.api import api
 from proofsheet.web.arena import arena
 from proofsheet.web.compare import compare_pages
@@ -37,8 +37,8 @@ from proofsheet.web.context import IdConverter
 from proofsheet.web.history import history
 from proofsheet.web.live import live
 from proofsheet.web.pages import pages
+from proofsheet.web.partials import partials
 from proofsheet.web.present import present_pages
-from proofsheet.web.streaming import streaming
 from proofsheet.web.servers import servers_pages
 from proofsheet.web.sheets import sheets
 from proofsheet.web.v1 import v1
@@ -96,19 +96,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["prompts"] = PromptBook(app.extensions["store"])
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
-    csrf.exempt(api)  # the JSON API has its own guard: JSON only, same origin only
-    csrf.exempt("proofsheet.web.edit.api_edit")  # likewise: multipart only, same origin only
-    # Programs' calls (at /v1 and /servers/<name>/v1): never from another site's page, and with the proxy token
-    # when one is set.
-    for view in ("generations", "edits", "anything_else"):
-        csrf.exempt(f"proofsheet.web.v1.{view}")
-    for blueprint in (pages, compare_pages, history, api, streaming, edit_pages, live, v1, servers_pages, arena,
+    for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,
                       present_pages, sheets):
         app.register_blueprint(blueprint)
     app.register_blueprint(v1, url_prefix="/servers/<server_name>/v1", name="v1_named")
-    for view in ("servers.api_add_server", "servers.api_remove_server", "arena.api_arena", "arena.api_vote"):
-        csrf.exempt(f"proofsheet.web.{view}")  # JSON only, same origin only, like the rest of /api
+    guards.exempt_marked(app, csrf)  # what takes no CSRF token says so beside its routes, and guards itself
     guards.install(app)
+    errors.install(app)
     templating.install(app)
     return app
 

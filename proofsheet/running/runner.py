@@ -1,18 +1,18 @@
 """Running generations: record them, ask the image server, keep what came back.
 
-A `Runner` is the one way in. It admits at most `max_in_flight` generations (and comparisons) at once — each holds
-one of the web server's threads while it waits, and the rest are kept free for pages — and answers a plain "busy"
-beyond that. It does not start a generation whose asker has already gone, abandons one whose asker leaves while it
-waits, and cuts the upstream connection at once on Cancel.
+A `Runner` is the one way in. Each generation, edit and comparison first takes a place (running/admission.py: at
+most `max_in_flight` at once, a plain "busy" beyond that). It does not start a generation whose asker has already
+gone, abandons one whose asker leaves while it waits, and cuts the upstream connection at once on Cancel.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TypeVar
 
-from proofsheet.upstream.cancellation import Flight, Flights, flying
+from proofsheet.running.admission import ABANDONED, Admission, Gone, Place
+from proofsheet.upstream.cancellation import Flight, Flights
 from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
@@ -24,7 +24,7 @@ from proofsheet.results import Problem, VerifiedImage
 from proofsheet.history.records import Group, StoredGeneration
 from proofsheet.history.store import StorageError, Store
 
-Gone = Callable[[], bool]
+T = TypeVar("T")
 PARTIALS_KEPT = 48  # partial images kept in memory for the page to fetch; they are not part of the history
 
 
@@ -52,7 +52,6 @@ class PartialImages:
     def get(self, generation_id: int, index: int) -> VerifiedImage | None:
         with self._lock:
             return self._images.get((generation_id, index))
-ABANDONED = "The browser or program that asked went away, so Proofsheet stopped waiting for the image server."
 
 
 class Runner:
@@ -60,34 +59,23 @@ class Runner:
                  events: EventBus | None = None) -> None:
         self.store = store
         self.servers = servers
-        self.max_in_flight = max_in_flight
         self.events = events or EventBus()
         self.flights = Flights(self._abandon)
+        self.admission = Admission(max_in_flight, self.flights)
         self.partials = PartialImages()
-        self._slots = threading.BoundedSemaphore(max_in_flight)
 
     def generate(self, request: GenerationRequest, client_ref: str | None = None,
                  group: tuple[int, int] | None = None, gone: Gone | None = None,
                  listener: Listener | None = None) -> StoredGeneration | Problem:
         """The kept generation, or a Problem when it could not start (busy, disk full, asker gone, deleted)."""
-        refused = self._admit(gone)
-        if refused:
-            return refused
-        try:
-            return self._generate(request, client_ref, group, gone, listener)
-        finally:
-            self._slots.release()
+        return self._in_a_place(gone, lambda place: self._generate(place, request, client_ref, group, listener))
 
     def edit(self, edit: EditRequest, client_ref: str | None = None, gone: Gone | None = None,
              listener: Listener | None = None) -> StoredGeneration | Problem:
         """An edit, kept like a generation with its input images and mask, and a link to the image it started from."""
-        refused = self._admit(gone)
-        if refused:
-            return refused
-        try:
-            return self._generate(edit.request, client_ref, None, gone, listener, edit)
-        finally:
-            self._slots.release()
+        def work(place: Place) -> StoredGeneration | Problem:
+            return self._generate(place, edit.request, client_ref, None, listener, edit)
+        return self._in_a_place(gone, work)
 
     def rerun(self, generation: StoredGeneration, without_stream: bool = False,
               gone: Gone | None = None) -> StoredGeneration | Problem:
@@ -113,21 +101,7 @@ class Runner:
                 on_start: Callable[[int], None] | None = None) -> Group | Problem:
         """Every cell at once, in parallel: the grid takes as long as its slowest cell. `on_start` hears of the
         comparison's id once it is kept, before any cell is asked for."""
-        refused = self._admit(gone)
-        if refused:
-            return refused
-        try:
-            group_id = self.start_compare(compare)
-            if isinstance(group_id, Problem):
-                return group_id
-            if on_start:
-                on_start(group_id)
-            with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
-                for position, cell in enumerate(compare.cells):
-                    pool.submit(self._cell, cell, (group_id, position), gone)
-            return self.store.group(group_id) or Problem("deleted", "The comparison was deleted while it ran.")
-        finally:
-            self._slots.release()
+        return self._in_a_place(gone, lambda place: self._compare(place, compare, on_start))
 
     def start_compare(self, compare: CompareRequest) -> int | Problem:
         try:
@@ -159,23 +133,37 @@ class Runner:
         self.events.publish({"type": "generation", "id": generation_id, "status": status,
                              "permalink": f"/generations/{generation_id}"})
 
-    def admit(self, gone: Gone | None) -> Problem | None:
-        """A place among the generations in flight (release it with `leave`), or why there is none."""
-        return self._admit(gone)
+    def place(self, gone: Gone | None = None, wait: float = 0.0) -> Place | Problem:
+        """A place among the conversations with image servers in flight, held in a `with` block; or why there is
+        none (busy, or the asker has gone). Everything that asks an image server takes one first."""
+        return self.admission.place(gone, wait)
 
-    def leave(self) -> None:
-        self._slots.release()
+    @property
+    def max_in_flight(self) -> int:
+        return self.admission.limit
 
-    def _admit(self, gone: Gone | None) -> Problem | None:
-        if gone is not None and gone():
-            return Problem("gone", ABANDONED)
-        if not self._slots.acquire(blocking=False):
-            return Problem("busy", f"Proofsheet is already waiting on {self.max_in_flight} generations, as many as "
-                                   "it takes at once. Try again when some have finished.")
-        return None
+    def _in_a_place(self, gone: Gone | None, work: Callable[[Place], T]) -> T | Problem:
+        place = self.place(gone)
+        if isinstance(place, Problem):
+            return place
+        with place:
+            return work(place)
 
-    def _generate(self, request: GenerationRequest, client_ref: str | None, group: tuple[int, int] | None,
-                  gone: Gone | None, listener: Listener | None = None,
+    def _compare(self, place: Place, compare: CompareRequest,
+                 on_start: Callable[[int], None] | None) -> Group | Problem:
+        """One place for the whole grid: its cells are asked for at once, on threads of their own."""
+        group_id = self.start_compare(compare)
+        if isinstance(group_id, Problem):
+            return group_id
+        if on_start:
+            on_start(group_id)
+        with ThreadPoolExecutor(max_workers=len(compare.cells), thread_name_prefix="compare") as pool:
+            for position, cell in enumerate(compare.cells):
+                pool.submit(self._cell, place, cell, (group_id, position))
+        return self.store.group(group_id) or Problem("deleted", "The comparison was deleted while it ran.")
+
+    def _generate(self, place: Place, request: GenerationRequest, client_ref: str | None,
+                  group: tuple[int, int] | None, listener: Listener | None = None,
                   edit: EditRequest | None = None) -> StoredGeneration | Problem:
         server = self.servers.get(request.server)
         if server is None:
@@ -191,14 +179,9 @@ class Runner:
             return error.problem
         self.announce(generation_id, "running")
         on_partial = self._partials_to(listener, generation_id) if listener else None
-        flight = Flight(generation_id, gone)
-        self.flights.add(flight)
-        try:
-            with flying(flight):
-                result = server.client.generate(body, request.streams, on_partial, url) if edit is None else \
-                    server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
-        finally:
-            self.flights.remove(flight)
+        with place.flying(generation_id):
+            result = server.client.generate(body, request.streams, on_partial, url) if edit is None else \
+                server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
         result.notes += asked_vs_got(request, result)
         self.store.finish(generation_id, result)
         self.announce(generation_id)
@@ -223,9 +206,9 @@ class Runner:
             listener.partial(generation_id, index, image)
         return on_partial
 
-    def _cell(self, cell: GenerationRequest, group: tuple[int, int], gone: Gone | None) -> None:
+    def _cell(self, place: Place, cell: GenerationRequest, group: tuple[int, int]) -> None:
         try:
-            self._generate(cell, None, group, gone)
+            self._generate(place, cell, None, group)
         finally:
             self.store.release_connection()  # this thread ends with the comparison: close its database handle
 

@@ -7,13 +7,13 @@ from flask import Blueprint, abort, jsonify, request
 
 from proofsheet.asking.generation import MAX_ANY_PROMPT, parse_compare, parse_request
 from proofsheet.results import Problem
-from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
-                                    on_named_server, page_number, prompt_book, refusal, runner, server, store,
-                                    valid)
-from proofsheet.web.guards import json_api_only
+from proofsheet.web.context import (asker_gone, catalog, gallery_filters, json_body, on_named_server, page_number,
+                                    prompt_book, runner, server, store, valid)
+from proofsheet.web.errors import api_error, refusal, status_for
+from proofsheet.web.guards import csrf_exempt, json_api_only
 from proofsheet.web.streaming import stream_generation
 
-api = Blueprint("api", __name__, url_prefix="/api")
+api = csrf_exempt(Blueprint("api", __name__, url_prefix="/api"))
 
 
 api.before_request(json_api_only)  # no CSRF token on the API, so: JSON bodies only, never from a foreign page
@@ -147,15 +147,3 @@ def api_cancel() -> Any:
     if generation_id is None:
         return api_error(404, "not_found", "No generation with that client_ref is running.")
     return jsonify({"cancelled": generation_id})
-
-
-def status_for(generation: Any) -> int:
-    if generation.shown_images:
-        return 200
-    if generation.error and generation.error.kind == "timeout":
-        return 504
-    if generation.error and REFUSAL_STATUS.get(generation.error.kind) == 507:
-        return 507
-    if generation.status == "cancelled":
-        return 409
-    return 502

@@ -14,10 +14,11 @@ from proofsheet.asking.generation import RequestErrors, parse_arena
 from proofsheet.history.arena import LABELS, VOTES, ArenaRound
 from proofsheet.history.records import Group
 from proofsheet.results import Problem
-from proofsheet.web.compare import compare_fields
-from proofsheet.web.context import (REFUSAL_STATUS, api_error, arena_book, asker_gone, id_arg, json_body,
-                                    on_named_server, refusal, runner, store, unknown_server, valid)
-from proofsheet.web.guards import json_api_paths_only
+from proofsheet.web.context import (arena_book, asker_gone, id_arg, json_body, on_named_server, runner, store,
+                                    unknown_server, valid)
+from proofsheet.web.errors import api_error, refusal, status_of
+from proofsheet.web.forms import compare_fields
+from proofsheet.web.guards import csrf_exempt, json_api_paths_only
 
 arena = Blueprint("arena", __name__)
 
@@ -48,7 +49,7 @@ def arena_start() -> Any:
     started = _run(parsed)
     if isinstance(started, Problem):
         return render_template("arena.html", values=fields, errors={"form": started.message}), \
-            REFUSAL_STATUS[started.kind]
+            status_of(started.kind)
     return redirect(url_for("arena.round_page", round_id=started.id), code=303)
 
 
@@ -75,6 +76,7 @@ def leaderboard_page() -> str:
 
 
 @arena.post("/api/arena")
+@csrf_exempt
 def api_arena() -> Any:
     body = json_body()
     parsed = valid(parse_arena(on_named_server(body)))
@@ -92,6 +94,7 @@ def api_round(round_id: int) -> Any:
 
 
 @arena.post("/api/arena/<id:round_id>/vote")
+@csrf_exempt
 def api_vote(round_id: int) -> Any:
     problem = _vote(*_round(round_id), json_body().get("winner"))
     if problem:

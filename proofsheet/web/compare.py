@@ -8,8 +8,9 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from proofsheet.asking.generation import RequestErrors, parse_compare
 from proofsheet.history.records import Group
 from proofsheet.results import Problem
-from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, on_named_server, runner, store, unknown_server
-from proofsheet.web.pages import form_values
+from proofsheet.web.context import asker_gone, id_arg, on_named_server, runner, store, unknown_server
+from proofsheet.web.errors import status_of
+from proofsheet.web.forms import compare_fields, form_values
 
 compare_pages = Blueprint("compare", __name__)
 
@@ -35,7 +36,7 @@ def compare() -> Any:
     group = runner().compare(parsed, gone=asker_gone())
     if isinstance(group, Problem):
         return render_template("compare.html", values=fields, errors={"form": group.message}, group=None), \
-            REFUSAL_STATUS[group.kind]
+            status_of(group.kind)
     return redirect(url_for("compare.compare_page", group_id=group.id), code=303)
 
 
@@ -50,15 +51,6 @@ def generation_cell(generation_id: int) -> str:
     """One cell of a comparison grid."""
     generation = store().get(generation_id) or abort(404)
     return render_template("_cell.html", generation=generation)
-
-
-def compare_fields(form: Any) -> dict[str, Any]:
-    """The form's fields, its rows of (server, model) as `targets`."""
-    fields = {name: form.get(name) for name in form.keys() if name not in ("target_server", "target_model")}
-    models, servers = form.getlist("target_model"), form.getlist("target_server")
-    fields["targets"] = [{"server": (servers[index] if index < len(servers) else None) or None, "model": model}
-                         for index, model in enumerate(models)]
-    return fields
 
 
 def _compare_values(group: Group) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What every blueprint shares: the app's parts (store, client, runner), ids in URLs, JSON bodies and errors.
+"""What every blueprint shares: the app's parts (store, client, runner, recorder), ids in URLs, JSON bodies.
 
 Blueprints import from here, never from app.py, so the web layer has no import loop.
 """
@@ -8,10 +8,11 @@ import json
 import re
 from typing import Any
 
-from flask import Response, abort, current_app, g, jsonify, request
+from flask import abort, current_app, g, request
 from werkzeug.routing import BaseConverter
 
 from proofsheet.asking.generation import RequestErrors, has_lone_surrogate
+from proofsheet.running.recording import Recorder
 from proofsheet.running.runner import Runner
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.prompts import PromptBook
@@ -20,11 +21,9 @@ from proofsheet.results import Problem
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.models import ModelCatalog
 from proofsheet.upstream.servers import Server, ServerRegistry
+from proofsheet.web.errors import api_error
 
 ID = re.compile(r"^[0-9]{1,18}$")  # ASCII digits, small enough for SQLite
-# What each reason a generation could not start answers with.
-REFUSAL_STATUS = {"busy": 503, "gone": 400, "deleted": 410, "disk_full": 507, "not_writable": 507,
-                  "storage_failed": 507, "bad_request": 400, "missing_input": 410, "unknown_server": 400}
 
 
 class IdConverter(BaseConverter):
@@ -62,6 +61,10 @@ def client() -> ImageServerClient:
 
 def runner() -> Runner:
     return current_app.extensions["runner"]
+
+
+def recorder() -> Recorder:
+    return current_app.extensions["recorder"]
 
 
 def arena_book() -> ArenaBook:
@@ -153,17 +156,3 @@ def asked_requests(parsed: Any) -> list[Any]:
     """The generation requests inside a parsed generation, edit, comparison or arena round."""
     parsed = getattr(parsed, "compare", parsed)
     return getattr(parsed, "cells", None) or [getattr(parsed, "request", parsed)]
-
-
-def refusal(problem: Problem) -> Response:
-    response = api_error(REFUSAL_STATUS[problem.kind], problem.kind, problem.message)
-    if problem.kind == "busy":
-        response.headers["Retry-After"] = "5"
-    return response
-
-
-def api_error(status: int, kind: str, message: str, **extra: Any) -> Response:
-    response = jsonify({"error": {"kind": kind, "message": message, **extra}})
-    response.status_code = status
-    return response
-

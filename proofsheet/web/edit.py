@@ -11,9 +11,9 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from proofsheet.asking.edit import DEFAULT_EDIT_MODEL, EditRequest, parse_edit
 from proofsheet.asking.generation import RequestErrors
 from proofsheet.results import Problem
-from proofsheet.web.api import status_for
-from proofsheet.web.context import ID, REFUSAL_STATUS, api_error, asker_gone, refusal, runner, store
-from proofsheet.web.guards import own_origin
+from proofsheet.web.context import ID, asker_gone, runner, store
+from proofsheet.web.errors import api_error, refusal, status_for, status_of
+from proofsheet.web.guards import csrf_exempt, same_origin_only
 from proofsheet.web.streaming import stream_generation
 
 edit_pages = Blueprint("edit", __name__)
@@ -36,15 +36,14 @@ def edit_submit() -> Any:
         return _form_again(parsed, 400)
     generation = runner().edit(parsed, gone=asker_gone())
     if isinstance(generation, Problem):
-        return _form_again({"form": generation.message}, REFUSAL_STATUS[generation.kind])
+        return _form_again({"form": generation.message}, status_of(generation.kind))
     return redirect(url_for("pages.generation_page", generation_id=generation.id), code=303)
 
 
 @edit_pages.post("/api/edit")
+@csrf_exempt  # multipart, as /v1/images/edits takes it: no CSRF token, so same origin only
+@same_origin_only
 def api_edit() -> Any:
-    origin = request.headers.get("Origin")
-    if (origin and not own_origin(origin)) or request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
     if request.mimetype != "multipart/form-data":
         return api_error(415, "bad_request", "Send an edit as multipart/form-data, as /v1/images/edits takes it.")
     parsed = _read_edit()

@@ -1,22 +1,22 @@
-"""Who may ask and what every answer carries: the host check, the origin check, security headers, error pages."""
+"""Who may ask, and what every answer carries: the host check, the origin check, the routes that take no CSRF token,
+security headers.
+"""
 from __future__ import annotations
 
+import functools
 import ipaddress
-import logging
-import re
 import urllib.parse
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from flask import Flask, Response, current_app, render_template, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFProtect
 
-from proofsheet.history.store import StorageError
-from proofsheet.web.compare import compare_fields
-from proofsheet.web.context import api_error
+from proofsheet.web.errors import api_error, wants_json
 
-log = logging.getLogger("proofsheet")
-NAMED_V1 = re.compile(r"/servers/[^/]+/v1/")
+Target = TypeVar("Target")
+View = TypeVar("View", bound=Callable[..., Any])
+TAKES_NO_TOKEN = "takes_no_csrf_token"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
@@ -27,18 +27,42 @@ def install(app: Flask) -> None:
     app.before_request(_not_from_itself)
     app.before_request(_known_host_only)
     app.after_request(_security_headers)
-    app.register_error_handler(Exception, _error_page)
-    app.register_error_handler(StorageError, _storage_error)
-    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def csrf_exempt(target: Target) -> Target:
+    """Declares, beside the route (or on the blueprint), that it takes no CSRF token; create_app exempts what is
+    marked. Whatever is marked must keep other sites' pages out otherwise: same_origin_only, json_api_only."""
+    setattr(target, TAKES_NO_TOKEN, True)
+    return target
+
+
+def exempt_marked(app: Flask, csrf: CSRFProtect) -> None:
+    """Exempt from the CSRF token the blueprints and views marked with csrf_exempt (after they are registered)."""
+    for target in [*app.blueprints.values(), *app.view_functions.values()]:
+        if getattr(target, TAKES_NO_TOKEN, False):
+            csrf.exempt(target)
+
+
+def from_another_site() -> bool:
+    """The request came from a page Proofsheet did not serve: by its Origin, or by the browser's own word."""
+    origin = request.headers.get("Origin")
+    return bool(origin and not own_origin(origin)) or request.headers.get("Sec-Fetch-Site") == "cross-site"
+
+
+def same_origin_only(view: View) -> View:
+    """For a route that takes no CSRF token: a request from another site's page is refused before the view runs."""
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        refused = _foreign_origin_refused()
+        return refused if refused is not None else view(*args, **kwargs)
+    return guarded  # type: ignore[return-value]
 
 
 def json_api_only() -> Any:
     """The JSON API has no CSRF token, so: JSON bodies only, and never from a foreign page."""
-    origin = request.headers.get("Origin")
-    if origin and not own_origin(origin):
-        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    refused = _foreign_origin_refused()
+    if refused is not None:
+        return refused
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json" and request.content_length:
         return api_error(415, "bad_request", "Send the body as JSON with Content-Type: application/json.")
     return None
@@ -55,8 +79,7 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
     A page on evil.example whose name an attacker re-points at 127.0.0.1 (DNS rebinding) arrives with its own name
     in the Host header, so it is refused.
     """
-    name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
-    name = name.rstrip(".").lower()
+    name = _host_name(host)
     if name == "localhost" or name.endswith(".localhost") or name in allowed:
         return True
     try:
@@ -86,23 +109,57 @@ def _known_host_only() -> Any:
     return render_template("error.html", status=400, message=message), 400
 
 
-def wants_json() -> bool:
-    """Programs' addresses (the JSON API, the health check, the /v1 endpoint of each server) answer errors as JSON;
-    pages answer them as a page."""
-    path = request.path
-    return path.startswith(("/api/", "/healthz", "/v1/")) or bool(NAMED_V1.match(path))
-
-
 def own_origin(origin: str) -> bool:
-    """The page that sent the request was served by this app: an allowed name, on the port the app listens on."""
-    parts = urllib.parse.urlsplit(origin)
+    """The page that sent the request was served by this Proofsheet: on the port it listens on, at a loopback name
+    or address, a name allowed with --allow-host, or the address this very request came to. Not any IP address nor
+    any *.localhost: a page there is someone else's. Never raises: an origin that does not parse is not its own."""
+    parsed = _origin_parts(origin)
+    if parsed is None or str(parsed[1]) != request.environ.get("SERVER_PORT", ""):
+        return False
+    name = parsed[0]
+    return _loopback(name) or name in current_app.config["ALLOWED_HOSTS"] or _address_asked(name)
+
+
+def _origin_parts(origin: str) -> tuple[str, int] | None:
+    """(host name, port) of an http(s) origin or URL; None for anything else (null, garbage, a bad port)."""
     try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        parts = urllib.parse.urlsplit(origin)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # http://[::1 or a port out of range
+        return None
+    name = (parts.hostname or "").rstrip(".")
+    return (name, port) if name and port and parts.scheme in DEFAULT_PORTS else None
+
+
+def _loopback(name: str) -> bool:
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-    listening = request.environ.get("SERVER_PORT", "")
-    return bool(parts.hostname) and host_allowed(parts.netloc, current_app.config["ALLOWED_HOSTS"]) and \
-        str(port) == listening
+
+
+def _address_asked(name: str) -> bool:
+    """The origin is the IP address this request was sent to, so one Proofsheet listens on (--host 0.0.0.0, opened
+    from another machine). Only an address: the Host check lets any *.localhost name through, whose pages (a browser
+    sends them to 127.0.0.1) may be anyone's."""
+    try:
+        return ipaddress.ip_address(name) == ipaddress.ip_address(_host_name(request.host))
+    except ValueError:
+        return False
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header (or an origin's netloc), without port, brackets or trailing dot, in lower case."""
+    name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    return name.rstrip(".").lower()
+
+
+def _foreign_origin_refused() -> Response | None:
+    if from_another_site():
+        return api_error(403, "forbidden_origin", "Requests from another site are refused.")
+    return None
 
 
 def _security_headers(response: Response) -> Response:
@@ -111,42 +168,3 @@ def _security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     return response
-
-
-def _error_page(error: Exception) -> Any:
-    """Every error, expected or not, as a plain message: never a traceback."""
-    if isinstance(error, HTTPException):
-        status, message = error.code or 500, _http_message(error)
-    else:
-        log.exception("Unexpected error on %s %s", request.method, request.path)
-        status, message = 500, "Something went wrong inside Proofsheet. The details are in its log."
-    if wants_json():
-        return api_error(status, "http_error" if status < 500 else "internal_error", message)
-    return render_template("error.html", status=status, message=message), status
-
-
-def _http_message(error: HTTPException) -> str:
-    messages = {404: "There is nothing at this address. It may have been deleted.",
-                405: "That page does not take this kind of request.",
-                413: f"The request is too large (at most {(request.max_content_length or 0) // (1024 * 1024)} MB)."}
-    if error.description and error.description != type(error).description:
-        return error.description  # said by Proofsheet where it stopped (abort(404, "..."))
-    described = error.description if error.description and "browser (or proxy)" not in error.description else None
-    return messages.get(error.code) or described or error.name
-
-
-def _storage_error(error: StorageError) -> Any:
-    """Disk full or a read-only folder while deleting or cancelling: said plainly, never a bare 500."""
-    if wants_json():
-        return api_error(507, error.problem.kind, error.problem.message)
-    return render_template("error.html", status=507, message=error.problem.message), 507
-
-
-def _csrf_error(error: CSRFError) -> Any:
-    """A form without a valid token: nothing is sent, and the form comes back with what was typed."""
-    message = "The form had expired or came from another site; nothing was sent. Please submit it again."
-    template = {"pages.generate": "index.html", "compare.compare": "compare.html"}.get(request.endpoint)
-    if template:
-        values = compare_fields(request.form) if template == "compare.html" else request.form
-        return render_template(template, values=values, errors={"form": message}, group=None), 400
-    return render_template("error.html", status=400, message=message), 400

@@ -11,9 +11,11 @@ from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response
 
+from proofsheet.results import Problem
 from proofsheet.running.events import Subscription
 from proofsheet.upstream import sse
-from proofsheet.web.context import api_error, asker_gone, runner
+from proofsheet.web.context import asker_gone, runner
+from proofsheet.web.errors import refusal
 
 live = Blueprint("live", __name__)
 STREAM_SECONDS = 50.0
@@ -25,7 +27,7 @@ GONE_CHECK_SECONDS = 0.25
 def events() -> Any:
     subscription = runner().events.subscribe()
     if subscription is None:
-        return api_error(503, "busy", "As many pages as Proofsheet serves are already following the history live.")
+        return refusal(Problem("busy", "As many pages as Proofsheet serves are already following the history live."))
     return Response(_stream(subscription, asker_gone()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -1,23 +1,18 @@
 """The pages where a person generates: the form, a result, and the health check the header reads."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from proofsheet.asking.generation import DEFAULT_MODEL, PROOFSHEET_FIELDS, RequestErrors, parse_request
+from proofsheet.asking.generation import DEFAULT_MODEL, RequestErrors, parse_request
 from proofsheet.results import Problem
 from proofsheet.upstream.dialects import asked_body
-from proofsheet.upstream.edits import EDIT_FILES
-from proofsheet.web.context import REFUSAL_STATUS, asker_gone, id_arg, runner, server, store, unknown_server
+from proofsheet.web.context import asker_gone, id_arg, runner, server, store, unknown_server
+from proofsheet.web.errors import status_of
+from proofsheet.web.forms import form_values
 
 pages = Blueprint("pages", __name__)
-MAX_FORM_VALUE = 64 * 1024  # an extra field longer than this (as JSON) is not put in the form, which sends 1 MB at most
-FORM_FIELDS = ("prompt", "model", "response_format", "n", "size", "seed", "negative_prompt")
-# Options with a control of their own in the form (by dialect); any other field goes to Extra fields (JSON).
-FORM_OPTIONS = ("quality", "style", "background", "output_format", "output_compression", "moderation", "stream",
-                "partial_images", "provider", "aspect_ratio", "num_inference_steps", "guidance_scale")
 
 
 @pages.get("/")
@@ -40,7 +35,7 @@ def generate() -> Any:
     generation = runner().generate(parsed, gone=asker_gone())
     if isinstance(generation, Problem):
         return render_template("index.html", values=request.form, errors={"form": generation.message}), \
-            REFUSAL_STATUS[generation.kind]
+            status_of(generation.kind)
     return redirect(url_for("pages.generation_page", generation_id=generation.id), code=303)
 
 
@@ -65,7 +60,7 @@ def rerun(generation_id: int) -> Any:
     # "without=stream" is offered when a server refused to stream
     again = runner().rerun(generation, without_stream=request.args.get("without") == "stream", gone=asker_gone())
     if isinstance(again, Problem):
-        abort(REFUSAL_STATUS[again.kind], again.message)
+        abort(status_of(again.kind), again.message)
     return redirect(url_for("pages.generation_page", generation_id=again.id), code=303)
 
 
@@ -80,20 +75,3 @@ def healthz() -> Any:
                          "error": health.message, "models": health.models},
         "history": {"notice": store().notice},
     })
-
-
-def form_values(body: dict[str, Any]) -> dict[str, Any]:
-    """A sent body back in the form: fields with a control in their boxes, the rest in Extra fields (JSON)."""
-    values = {name: body[name] for name in (*FORM_FIELDS, *FORM_OPTIONS) if body.get(name) is not None}
-    values["response_format"] = body.get("response_format") or ""
-    if "stream" in values:
-        values["stream"] = "on" if body["stream"] is True else ""
-    extras = {name: value for name, value in body.items() if name not in FORM_FIELDS and name not in FORM_OPTIONS
-              and name not in PROOFSHEET_FIELDS and name not in EDIT_FILES}
-    # A program's call through /v1 may carry megabytes (reference images as base64): more than a form sends.
-    sizes = {name: len(json.dumps(value, ensure_ascii=False)) for name, value in extras.items()}
-    values["left_out"] = {name: size for name, size in sizes.items() if size > MAX_FORM_VALUE}
-    kept = {name: value for name, value in extras.items() if name not in values["left_out"]}
-    if kept:
-        values["extra_fields"] = json.dumps(kept, ensure_ascii=False)
-    return values

@@ -6,13 +6,11 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from proofsheet.results import Problem
-from proofsheet.web.context import api_error, json_body, servers
-from proofsheet.web.guards import json_api_paths_only
+from proofsheet.web.context import json_body, servers
+from proofsheet.web.errors import SERVER_CHANGE_STATUS, api_error, status_of
+from proofsheet.web.guards import csrf_exempt, json_api_paths_only
 
 servers_pages = Blueprint("servers", __name__)
-# What each reason a server could not be added (or removed) answers with.
-SERVER_STATUS = {"bad_request": 400, "exists": 409, "not_removable": 409, "unknown_server": 404,
-                 "key_refused": 422, "server_down": 422, "not_images_api": 422, "storage_failed": 507}
 
 
 servers_pages.before_request(json_api_paths_only)  # no CSRF token on /api/: JSON only, never from a foreign page
@@ -32,7 +30,7 @@ def add_server() -> Any:
     if isinstance(added, Problem):
         kept = {name: form.get(name, "") for name in ("name", "api_base", "api_key_env")}  # never the key
         return render_template("servers.html", servers=servers().to_list(), values=kept,
-                               errors={"form": added.message}), SERVER_STATUS[added.kind]
+                               errors={"form": added.message}), status_of(added.kind, SERVER_CHANGE_STATUS)
     return redirect(url_for("servers.servers_page", added=added.name), code=303)
 
 
@@ -40,7 +38,7 @@ def add_server() -> Any:
 def remove_server(name: str) -> Any:
     problem = servers().remove(name)
     if problem:
-        abort(SERVER_STATUS[problem.kind], problem.message)
+        abort(status_of(problem.kind, SERVER_CHANGE_STATUS), problem.message)
     return redirect(url_for("servers.servers_page", removed=name), code=303)
 
 
@@ -50,19 +48,21 @@ def api_servers() -> Any:
 
 
 @servers_pages.post("/api/servers")
+@csrf_exempt
 def api_add_server() -> Any:
     body = json_body()
     added = servers().add(body.get("name"), body.get("api_base"), body.get("api_key"), body.get("api_key_env"))
     if isinstance(added, Problem):
-        return api_error(SERVER_STATUS[added.kind], added.kind, added.message)
+        return api_error(status_of(added.kind, SERVER_CHANGE_STATUS), added.kind, added.message)
     return jsonify(servers().describe(added)), 201
 
 
 @servers_pages.delete("/api/servers/<name>")
+@csrf_exempt
 def api_remove_server(name: str) -> Any:
     problem = servers().remove(name)
     if problem:
-        return api_error(SERVER_STATUS[problem.kind], problem.kind, problem.message)
+        return api_error(status_of(problem.kind, SERVER_CHANGE_STATUS), problem.kind, problem.message)
     return jsonify({"deleted": name})
 
 

@@ -1,5 +1,5 @@
-"""Generations that stream: POST /api/generate with "stream": true answers Server-Sent Events, and the partial
-images they name are served from memory while they are fresh.
+"""Generations that stream: POST /api/generate (or /api/edit) with "stream": true answers Server-Sent Events; the
+partial images they name are served from memory while they are fresh (web/partials.py).
 
 Events: `started` ({"id", "permalink"}) once the generation is recorded, `partial` ({"id", "index", "src", "width",
 "height"}) for each partial image as the image server sends it, then `done` with the normalized result (the same
@@ -11,7 +11,7 @@ import queue
 import threading
 from typing import Any, Callable, Iterator
 
-from flask import Blueprint, Response, abort
+from flask import Response
 
 from proofsheet.running.runner import Listener
 from proofsheet.history.records import StoredGeneration
@@ -19,7 +19,6 @@ from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream import sse
 from proofsheet.web.context import runner
 
-streaming = Blueprint("streaming", __name__)
 HEARTBEAT_SECONDS = 15.0  # a comment line now and then keeps proxies and browsers from giving up while waiting
 
 
@@ -69,11 +68,3 @@ def _relay(events: "queue.Queue[tuple[str, Any]]") -> Iterator[bytes]:
         else:
             yield sse.encode("done", payload.to_dict())
             return
-
-
-@streaming.get("/generations/<id:generation_id>/partials/<int:index>")
-def partial_image(generation_id: int, index: int) -> Response:
-    image = runner().partials.get(generation_id, index) or abort(404)
-    response = Response(image.data, mimetype=image.mime)
-    response.headers["Cache-Control"] = "no-store"  # partials are not kept; the finished image is
-    return response

@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from proofsheet import images
-from proofsheet.running.recording import Call, Recorder, unrecorded_id
+from proofsheet.running.admission import Place
+from proofsheet.running.recording import Call, unrecorded_id
 from proofsheet.results import Problem, VerifiedImage
-from proofsheet.upstream.cancellation import Flight, flying
+from proofsheet.upstream.cancellation import flying
 from proofsheet.upstream.relay import Relayed, open_relay, openai_error
-from proofsheet.web.context import asker_gone, client, runner, server, servers, store
-from proofsheet.web.guards import own_origin
+from proofsheet.web.context import asker_gone, client, recorder, runner, server, servers, store
+from proofsheet.web.errors import status_of, with_retry_after
+from proofsheet.web.guards import csrf_exempt, from_another_site
 
-v1 = Blueprint("v1", __name__, url_prefix="/v1")  # also registered as /servers/<server_name>/v1 for named servers
+# Programs' calls take no CSRF token: never from another site's page (below), and with the proxy token when one is
+# set. Also registered as /servers/<server_name>/v1 for named servers.
+v1 = csrf_exempt(Blueprint("v1", __name__, url_prefix="/v1"))
 # A program's call may carry images (edits, LocalAI's ref_images in a generation, a chat about a picture): the pages'
 # 1 MB limit would refuse what the image server takes.
 MAX_BODY_BYTES = 100 * 1024 * 1024
-PROBLEM_STATUS = {"busy": 503, "gone": 400, "server_down": 502, "timeout": 504, "cancelled": 499}
-
-
-def recorder() -> Recorder:
-    return current_app.extensions["recorder"]
 
 
 @v1.url_value_preprocessor
@@ -43,8 +42,7 @@ def _named_server(endpoint: str | None, values: dict[str, Any] | None) -> None:
 def _callers_only() -> Any:
     """Never from another site's page (a form could spend the key); with a proxy token, only with that token."""
     request.max_content_length = MAX_BODY_BYTES
-    origin = request.headers.get("Origin")
-    if (origin and not own_origin(origin)) or request.headers.get("Sec-Fetch-Site") == "cross-site":
+    if from_another_site():
         return _refuse(403, "Requests from another site are refused.", "forbidden_origin")
     token = current_app.config.get("PROXY_TOKEN")
     if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
@@ -99,51 +97,41 @@ def anything_else(rest: str) -> Any:
 
 def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
     """Pass the request on and the answer back as it arrives; a call (an image generation or edit) is kept in the
-    history beside. Either holds a place among the generations in flight while it waits: it can take a minute."""
-    work, gone, keeper = runner(), asker_gone(), recorder()  # the stream below runs after the request context
-    refused = work.admit(gone)
-    if refused:
-        return _refuse(PROBLEM_STATUS.get(refused.kind, 503), refused.message, refused.kind)
+    history beside. Either holds a place among the generations in flight while it waits: it can take a minute, and
+    the place passes to the answer's stream, which runs after the view has returned."""
+    place = runner().place(asker_gone())
+    if isinstance(place, Problem):
+        return _refusal(place)
+    with place:
+        relayed = _opened(place, path, raw, call)
+        if isinstance(relayed, Problem):
+            return _refusal(relayed)
+        headers = dict(relayed.headers)
+        if call and call.generation_id is not None:
+            headers["X-Proofsheet-Generation"] = str(call.generation_id)
+        if not (call and _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type):
+            keeper = recorder()  # the stream runs after the request context
+            keep = (lambda: keeper.finish_later(call, relayed)) if call else None  # beside, never in the caller's way
+            return Response(place.hand_over(relayed.chunks(), then=keep), status=relayed.status, headers=headers)
+        for _ in relayed.chunks():  # ?rewrite_urls=1: the whole answer is read first, kept, then rewritten
+            pass
+    return Response(_kept_then_rewritten(call, relayed), status=relayed.status, headers=headers)
+
+
+def _opened(place: Place, path: str, raw: bytes, call: Call | None) -> Relayed | Problem:
+    """The caller's request sent on (a call recorded as running first): the answer's head, or why there is none."""
     if call:
-        keeper.begin(call)
-    flight = Flight(call.flight_id if call else unrecorded_id(), gone)
-    work.flights.add(flight)
-    with flying(flight):
+        recorder().begin(call)
+    with flying(place.fly(call.flight_id if call else unrecorded_id())):
         relayed = open_relay(client(), request.method, path, raw, request.content_type, _caller_authorization(),
                              request.headers.get("Via"))
-    if isinstance(relayed, Problem):
-        work.flights.remove(flight)
-        work.leave()
-        if call:
-            keeper.fail(call, relayed)
-        return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
-    headers = dict(relayed.headers)
-    if call and call.generation_id is not None:
-        headers["X-Proofsheet-Generation"] = str(call.generation_id)
-    if call and _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type:
-        body = _kept_then_rewritten(call, relayed, flight)
-        return Response(body, status=relayed.status, headers=headers)
-
-    def stream() -> Iterator[bytes]:
-        try:
-            yield from relayed.chunks()
-        finally:  # the caller has it all (or has gone): keep a copy beside, never in its way
-            work.flights.remove(flight)
-            work.leave()
-            if call:
-                keeper.finish_later(call, relayed)
-
-    return Response(stream(), status=relayed.status, headers=headers)
+    if isinstance(relayed, Problem) and call:
+        recorder().fail(call, relayed)
+    return relayed
 
 
-def _kept_then_rewritten(call: Call, relayed: Relayed, flight: Flight) -> bytes:
-    """?rewrite_urls=1: keep first, then point each url item at Proofsheet's own copy."""
-    try:
-        for _ in relayed.chunks():
-            pass
-    finally:
-        runner().flights.remove(flight)
-        runner().leave()
+def _kept_then_rewritten(call: Call, relayed: Relayed) -> bytes:
+    """Keep first, then point each url item at Proofsheet's own copy."""
     recorder().finish_now(call, relayed)
     body = relayed.copy
     try:
@@ -162,7 +150,7 @@ def _pass_through(method: str, path: str) -> Any:
     relayed = open_relay(client(), method, path + _query(), b"", None, _caller_authorization(),
                          request.headers.get("Via"))
     if isinstance(relayed, Problem):
-        return _refuse(PROBLEM_STATUS.get(relayed.kind, 502), relayed.message, relayed.kind)
+        return _refusal(relayed)
     return Response(relayed.chunks(), status=relayed.status, headers=relayed.headers)
 
 
@@ -190,9 +178,11 @@ def _verified(data: bytes) -> VerifiedImage | None:
     return verified if isinstance(verified, VerifiedImage) else None
 
 
+def _refusal(problem: Problem) -> Response:
+    return _refuse(status_of(problem.kind), problem.message, problem.kind)
+
+
 def _refuse(status: int, message: str, code: str) -> Response:
     response = jsonify(openai_error(status, message, code))
     response.status_code = status
-    if status == 503:
-        response.headers["Retry-After"] = "5"
-    return response
+    return with_retry_after(response, code)
