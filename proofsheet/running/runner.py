@@ -15,7 +15,8 @@ from typing import Callable, Protocol
 from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
-from proofsheet.asking.generation import CompareRequest, GenerationRequest, RequestErrors, parse_request
+from proofsheet.asking.compare import CompareRequest
+from proofsheet.asking.generation import GenerationRequest, RequestErrors, parse_request
 from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.upstream.edits import EDIT_FILES, kept_request
 from proofsheet.results import Problem, VerifiedImage

@@ -5,7 +5,8 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from proofsheet.asking.generation import MAX_ANY_PROMPT, parse_compare, parse_request
+from proofsheet.asking.compare import parse_compare
+from proofsheet.asking.generation import MAX_ANY_PROMPT, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import (REFUSAL_STATUS, api_error, asker_gone, catalog, gallery_filters, json_body,
                                     on_named_server, page_number, prompt_book, refusal, runner, server, store,
