@@ -5,13 +5,12 @@ import argparse
 import errno
 import ipaddress
 import logging
-import os
 import secrets
 import sqlite3
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -26,7 +25,7 @@ from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.upstream.servers import Server, ServerRegistry, key_variable, parse_server_option
+from proofsheet.upstream.servers import Server, ServerRegistry, parse_server_option
 from proofsheet.web import guards, templating
 from proofsheet.web.api import api
 from proofsheet.web.arena import arena
@@ -44,8 +43,6 @@ from proofsheet.web.v1 import v1
 
 log = logging.getLogger("proofsheet")
 csrf = CSRFProtect()
-PAGE_THREADS = 16  # web server threads kept free for pages, whatever the generations in flight
-LIVE_PAGES = 8  # pages following the history live, each holding a thread while connected
 # Lets waitress notice a browser or client that went away while its request waits or runs.
 WAITRESS_LOOKAHEAD = 5
 # How much of an answer waitress holds for a client before the thread writing it waits, and how much of that it
@@ -57,26 +54,8 @@ WAITRESS_OUTBUF = {"outbuf_high_watermark": 1024 * 1024, "outbuf_overflow": 4 * 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(
-        API_BASE=settings.DEFAULT_API_BASE,
-        API_KEY=None,
-        TIMEOUT=300.0,
-        DATA_DIR=app.instance_path,
-        MAX_CONTENT_LENGTH=1024 * 1024,
-        PROPAGATE_EXCEPTIONS=False,
-        WTF_CSRF_TIME_LIMIT=None,
-        SERVER_LABEL=None,
-        MAX_RESPONSE_BYTES=64 * 1024 * 1024,
-        MAX_IMAGE_BYTES=32 * 1024 * 1024,
-        IMAGE_TIMEOUT=60.0,
-        MAX_IN_FLIGHT=72,
-        LIVE_PAGES=LIVE_PAGES,
-        PROXY_TOKEN=None,
-        REWRITE_URLS=False,
-        ALLOWED_HOSTS=[],
-        DEFAULT_SERVER="default",
-        SERVERS=[],  # (name, base URL) given at start besides the default one
-    )
+    app.config.from_mapping(settings.defaults(), MAX_CONTENT_LENGTH=1024 * 1024, PROPAGATE_EXCEPTIONS=False,
+                            WTF_CSRF_TIME_LIMIT=None)
     app.config.update(settings.from_environment())
     app.config.update(config or {})
     if not app.config["API_KEY"]:
@@ -128,10 +107,15 @@ def _servers(config: dict[str, Any], data_dir: Path, via: str) -> ServerRegistry
 
     default = Server(config["DEFAULT_SERVER"], make_client(config["API_BASE"], config["API_KEY"], "PROOFSHEET_API_KEY"),
                      "start", label=config.get("SERVER_LABEL"))
-    started = [Server(name, make_client(url, os.environ.get(key_variable(name)), key_variable(name)), "start",
-                      key_variable(name) if os.environ.get(key_variable(name)) else None)
-               for name, url in config["SERVERS"] if name != default.name]
+    started = [_started_server(name, url, make_client) for name, url in config["SERVERS"] if name != default.name]
     return ServerRegistry(data_dir, default, started, make_client)
+
+
+def _started_server(name: str, url: str, make_client: Callable[..., ImageServerClient]) -> Server:
+    """A server named with --server NAME=URL, its key from $PROOFSHEET_API_KEY_<NAME>."""
+    variable = settings.key_variable(name)
+    key = settings.environment_key(variable)
+    return Server(name, make_client(url, key, variable), "start", variable if key else None)
 
 
 def _secret_key(data_dir: Path) -> bytes:
@@ -163,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.check or args.backup:
         return _look_after_history(args)
-    config: dict[str, Any] = {"MAX_IN_FLIGHT": max(1, args.threads - PAGE_THREADS - LIVE_PAGES)}
+    config: dict[str, Any] = {"MAX_IN_FLIGHT": settings.in_flight_for(args.threads)}
     env_base = None if args.api_base or args.demo else settings.environment_api_base()
     if env_base and env_base[0] == "OPENAI_BASE_URL" and \
             settings.is_own_address(env_base[1], args.host, args.port):
@@ -195,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     except (HistoryUnavailable, FolderInUse) as exc:
         return _refuse_to_start(_start_message(exc, app_data_dir(config)))
     install_log_redaction(app.extensions["servers"].redactor)
-    if os.environ.get("OPENAI_API_KEY") and not app.config["API_KEY"]:
+    if settings.environment_key("OPENAI_API_KEY") and not app.config["API_KEY"]:
         log.info("OPENAI_API_KEY is left for OpenAI: Proofsheet sends no key to %s (give it one with "
                  "PROOFSHEET_API_KEY).", app.config["API_BASE"])
     from waitress.server import create_server
@@ -240,8 +224,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                              "Without --api-base the first one is the default")
     parser.add_argument("--demo", action="store_true", help="start the built-in demo image server and use it")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
-    parser.add_argument("--threads", type=int, default=96,
-                        help=f"web server threads; {PAGE_THREADS} are always kept for pages (default 96)")
+    parser.add_argument("--threads", type=int, default=settings.THREADS,
+                        help=f"web server threads; {settings.PAGE_THREADS} are always kept for pages "
+                             f"(default {settings.THREADS})")
     parser.add_argument("--allow-host", action="append", metavar="NAME",
                         help="also answer to this host name (loopback names and IP addresses always work)")
     parser.add_argument("--check", action="store_true",

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
+from proofsheet import settings
 from proofsheet.upstream.cancellation import Flight, Flights, flying
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
@@ -55,7 +56,7 @@ ABANDONED = "The browser or program that asked went away, so Proofsheet stopped 
 
 
 class Runner:
-    def __init__(self, store: Store, servers: ServerRegistry, max_in_flight: int = 80,
+    def __init__(self, store: Store, servers: ServerRegistry, max_in_flight: int = settings.MAX_IN_FLIGHT,
                  events: EventBus | None = None) -> None:
         self.store = store
         self.servers = servers
