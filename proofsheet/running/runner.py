@@ -53,6 +53,7 @@ class PartialImages:
         with self._lock:
             return self._images.get((generation_id, index))
 ABANDONED = "The browser or program that asked went away, so Proofsheet stopped waiting for the image server."
+INTERNAL_ERROR = "Something went wrong inside Proofsheet while this generation ran. The details are in its log."
 
 
 class Runner:
@@ -195,6 +196,10 @@ class Runner:
             with flying(flight):
                 result = server.client.generate(request, on_partial) if edit is None else \
                     server.client.edit(request, edit.images, edit.mask, on_partial)
+        except Exception:  # a fault of Proofsheet's own: recorded as failed, never left running
+            self.store.fail(generation_id, Problem("internal_error", INTERNAL_ERROR))
+            self.announce(generation_id)
+            raise
         finally:
             self.flights.remove(flight)
         self.store.finish(generation_id, result)

@@ -3,22 +3,25 @@ images they name are served from memory while they are fresh.
 
 Events: `started` ({"id", "permalink"}) once the generation is recorded, `partial` ({"id", "index", "src", "width",
 "height"}) for each partial image as the image server sends it, then `done` with the normalized result (the same
-JSON as a plain POST /api/generate), or `error` ({"error": {"kind", "message"}}) when it could not start.
+JSON as a plain POST /api/generate), or `error` ({"error": {"kind", "message"}}) when it could not start or
+failed inside Proofsheet: the stream always ends with one of the two.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response, abort
 
-from proofsheet.running.runner import Listener
+from proofsheet.running.runner import INTERNAL_ERROR, Listener
 from proofsheet.history.records import StoredGeneration
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream import sse
 from proofsheet.web.context import runner
 
+log = logging.getLogger(__name__)
 streaming = Blueprint("streaming", __name__)
 HEARTBEAT_SECONDS = 15.0  # a comment line now and then keeps proxies and browsers from giving up while waiting
 
@@ -46,6 +49,9 @@ def stream_generation(run: Callable[[Listener], StoredGeneration | Problem]) -> 
     def work() -> None:
         try:
             events.put(("done", run(_QueueListener(events))))
+        except Exception:  # whatever raised, the stream still ends: with an error event that says so
+            log.exception("A streamed generation failed")
+            events.put(("done", Problem("internal_error", INTERNAL_ERROR)))
         finally:
             store.release_connection()
 
