@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from proofsheet.asking.bodies import json_problem
 from proofsheet.upstream.dialects import Dialect
 
 DEFAULT_MODEL = "flux"
@@ -28,8 +29,12 @@ LEAVE_OUT = object()
 
 
 def check_option(name: str, value: Any, dialect: Dialect, from_form: bool) -> Any:
-    """A known option, checked (LEAVE_OUT for a blank form field, or null); any other field, as it was given."""
+    """A known option, checked (LEAVE_OUT for a blank form field, or null); any other field, as it was given
+    (unless it is JSON that cannot be kept or sent, such as 1e400)."""
     if name not in OPTION_CHECKS:
+        problem = json_problem(value)
+        if problem:
+            raise ValueError(f"\"{name}\" {problem}")
         return value
     if value is None or (from_form and blank(value)):
         return LEAVE_OUT

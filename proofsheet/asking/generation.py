@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from proofsheet.asking.bodies import json_problem, loads
 from proofsheet.asking.fields import (COMMON_CHECKS, CONTROL, DEFAULT_MODEL, LEAVE_OUT, MAX_ANY_PROMPT,
                                       MAX_PROMPT_CHARS, OPTION_CHECKS, PROOFSHEET_FIELDS, SIZE, blank, check_option,
                                       has_lone_surrogate, text_field)
@@ -144,19 +145,20 @@ def _extra_fields(text: Any, errors: RequestErrors) -> dict[str, Any]:
         errors["extra_fields"] = "Extra fields must be a JSON object, like {\"steps\": 30}."
         return {}
     try:
-        extras = json.loads(text)
+        extras = loads(text, "Extra fields")
     except json.JSONDecodeError as exc:
         errors["extra_fields"] = (f"Extra fields are not valid JSON: {exc.msg} (line {exc.lineno}, column "
                                   f"{exc.colno}). Write a JSON object, like {{\"steps\": 30}}.")
         return {}
-    except RecursionError:
-        errors["extra_fields"] = "Extra fields are nested too deeply."
+    except ValueError as exc:
+        errors["extra_fields"] = str(exc)
         return {}
     if not isinstance(extras, dict):
         errors["extra_fields"] = "Extra fields must be a JSON object, like {\"steps\": 30}, not a list or a value."
         return {}
-    if has_lone_surrogate(extras):
-        errors["extra_fields"] = "Extra fields contain a lone UTF-16 surrogate, which is not a character."
+    problem = json_problem(extras)
+    if problem:
+        errors["extra_fields"] = f"Extra fields {problem}"
         return {}
     return extras
 
