@@ -8,9 +8,10 @@ import logging
 import secrets
 import sqlite3
 import sys
+import textwrap
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -145,8 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Waitress says at INFO each time a browser leaves a page that follows the history live: routine, not news.
+    # Its warnings and errors still show.
+    logging.getLogger("waitress").setLevel(logging.DEBUG if args.debug else logging.WARNING)
     if args.check or args.backup:
         return _look_after_history(args)
+    if args.demo and args.api_base:
+        return _refuse_to_start("--demo starts its own image server and uses it, so it cannot go with --api-base: "
+                                "leave out one of the two.")
     config: dict[str, Any] = {"MAX_IN_FLIGHT": settings.in_flight_for(args.threads)}
     env_base = None if args.api_base or args.demo else settings.environment_api_base()
     if env_base and env_base[0] == "OPENAI_BASE_URL" and \
@@ -215,9 +222,10 @@ def _pointing_at_itself(args: argparse.Namespace, env_base: tuple[str, str] | No
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Proofsheet: see what an image generation server gives back.")
+    parser = _Parser(description="Proofsheet: see what an image generation server gives back.", epilog=_help_epilog(),
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=_port, default=5000, help="port to listen on, 1-65535 (default 5000)")
     parser.add_argument("--api-base", help="the image server's base URL (default http://localhost:1337/v1)")
     parser.add_argument("--server", action="append", metavar="NAME=URL",
                         help="another image server, by name (repeatable); its key from $PROOFSHEET_API_KEY_<NAME>. "
@@ -233,6 +241,33 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="check the data folder (database and files) without changing anything, then exit")
     parser.add_argument("--backup", metavar="FOLDER", help="copy the history into FOLDER (safe while running)")
     return parser.parse_args(argv)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A mistake on the command line is said in one line, as every other refusal to start is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {port}")
+    return port
+
+
+def _help_epilog() -> str:
+    """The environment variables Proofsheet reads, and where it keeps its data."""
+    width = max(map(len, settings.VARIABLES))
+    lines = [f"  {name.ljust(width)}  {meaning}" for name, meaning in settings.VARIABLES.items()]
+    kept = textwrap.fill(f"The history (database, images, servers added, the key for forms) is kept in "
+                         f"{settings.data_dir()}; set PROOFSHEET_DATA to keep it elsewhere.", 100,
+                         break_long_words=False, break_on_hyphens=False)
+    return "environment variables:\n" + "\n".join(lines) + "\n\n" + kept
 
 
 def app_data_dir(config: dict[str, Any]) -> Path:

@@ -56,7 +56,7 @@ VARIABLES = {
     "PROOFSHEET_API_KEY_<NAME>": "the key of a server given with --server NAME=URL",
     "OPENAI_BASE_URL": "the image server, when PROOFSHEET_API_BASE is not set",
     "OPENAI_API_KEY": "sent only to OpenAI's own API or to the server OPENAI_BASE_URL names",
-    "PROOFSHEET_DATA": f"the data folder: the history, images and settings (default {DEFAULT_DATA_DIR})",
+    "PROOFSHEET_DATA": "the data folder, where the history is kept (default: instance/ beside app.py)",
     "PROOFSHEET_TIMEOUT": f"seconds to wait for a generation (default {TIMEOUT:g})",
     "PROOFSHEET_IMAGE_TIMEOUT": f"seconds for fetching one answer's images (default {IMAGE_TIMEOUT:g})",
     "PROOFSHEET_ALLOWED_HOSTS": "other host names to answer to, comma-separated",
