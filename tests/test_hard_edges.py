@@ -211,36 +211,47 @@ def test_fuzzed_ids_in_forms_and_addresses_never_get_a_5xx(rows, first, second):
 
 # -- streams that always end -----------------------------------------------------------------------------------------
 
+# A real app process with a fault of Proofsheet's own put in: the image-server client raises whatever it is asked,
+# or a kept generation cannot be written out as JSON.
 FAULTY_APP = """
 import sys
+from proofsheet.history.records import StoredGeneration
 from proofsheet.upstream.client import ImageServerClient
 
 def broken(*args, **kwargs):
-    raise RuntimeError("a fault the test put in the client")
+    raise RuntimeError("a fault the test put in")
 
-ImageServerClient.generate = ImageServerClient.edit = broken
+if sys.argv[1] == "client":
+    ImageServerClient.generate = ImageServerClient.edit = broken
+else:
+    StoredGeneration.to_dict = broken
 import app
-sys.exit(app.main(sys.argv[1:]))
+sys.exit(app.main(sys.argv[2:]))
 """
 
 
-@pytest.fixture(scope="module")
-def faulty(upstream, tmp_path_factory):
-    """A real app process whose image-server client raises whatever it is asked: a fault of Proofsheet's own."""
-    port = free_port()
-    environment = {**os.environ, "PROOFSHEET_DATA": str(tmp_path_factory.mktemp("faulty") / "data")}
-    process = subprocess.Popen([sys.executable, "-c", FAULTY_APP, "--port", str(port), "--api-base",
-                                upstream.api_base], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/healthz", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    stop_process(process)
+@pytest.fixture
+def faulty(upstream, tmp_path):
+    processes = []
+
+    def start(fault):
+        port = free_port()
+        environment = {**os.environ, "PROOFSHEET_DATA": str(tmp_path / fault)}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", FAULTY_APP, fault, "--port", str(port), "--api-base", upstream.api_base],
+            cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(url + "/healthz", timeout=1)
+                return url
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("the app did not start within 10 seconds")
+
+    yield start
+    for process in processes:
+        stop_process(process)
 
 
 def events_of(response, within):
@@ -254,19 +265,32 @@ def events_of(response, within):
     return events
 
 
+def streamed(url, kind):
+    body = {"prompt": "a fox", "model": "gpt-image-1", "stream": True}
+    if kind == "generation":
+        return requests.post(url + "/api/generate", json=body, stream=True, timeout=20)
+    return requests.post(url + "/api/edit", data={**body, "stream": "true"}, files={"image": ("a.png", png_bytes())},
+                         stream=True, timeout=20)
+
+
 @pytest.mark.parametrize("kind", ["generation", "edit"])
 def test_a_stream_whose_work_raises_ends_with_an_error_event_and_the_row_failed(faulty, kind):
-    body = {"prompt": "a fox", "model": "gpt-image-1", "stream": True}
-    with (requests.post(faulty + "/api/generate", json=body, stream=True, timeout=20) if kind == "generation" else
-          requests.post(faulty + "/api/edit", data={**body, "stream": "true"},
-                        files={"image": ("a.png", png_bytes())}, stream=True, timeout=20)) as response:
+    url = faulty("client")
+    with streamed(url, kind) as response:
         assert response.status_code == 200
         events = events_of(response, within=15)
     names = [name for name, _ in events]
     assert names[0] == "started" and names[-1] == "error"
     assert "inside Proofsheet" in events[-1][1]["error"]["message"]
-    kept = requests.get(f"{faulty}/api/generations/{events[0][1]['id']}", timeout=5).json()
+    kept = requests.get(f"{url}/api/generations/{events[0][1]['id']}", timeout=5).json()
     assert kept["status"] == "failed" and kept["error"]["kind"] == "internal_error"
+
+
+def test_a_stream_whose_result_cannot_be_sent_ends_with_an_error_event(faulty):
+    with streamed(faulty("answer"), "generation") as response:
+        events = events_of(response, within=15)
+    assert [name for name, _ in events][-1] == "error"
+    assert "inside Proofsheet" in events[-1][1]["error"]["message"]
 
 
 def test_a_stream_that_works_ends_with_done(live):

@@ -48,10 +48,10 @@ def stream_generation(run: Callable[[Listener], StoredGeneration | Problem]) -> 
 
     def work() -> None:
         try:
-            events.put(("done", run(_QueueListener(events))))
+            events.put(("end", _last_event(run(_QueueListener(events)))))
         except Exception:  # whatever raised, the stream still ends: with an error event that says so
             log.exception("A streamed generation failed")
-            events.put(("done", Problem("internal_error", INTERNAL_ERROR)))
+            events.put(("end", sse.encode("error", {"error": Problem("internal_error", INTERNAL_ERROR).to_dict()})))
         finally:
             store.release_connection()
 
@@ -67,14 +67,17 @@ def _relay(events: "queue.Queue[tuple[str, Any]]") -> Iterator[bytes]:
         except queue.Empty:
             yield b": still waiting for the image server\n\n"
             continue
-        if kind != "done":
-            yield sse.encode(kind, payload)
-        elif isinstance(payload, Problem):
-            yield sse.encode("error", {"error": payload.to_dict()})
+        if kind == "end":
+            yield payload
             return
-        else:
-            yield sse.encode("done", payload.to_dict())
-            return
+        yield sse.encode(kind, payload)
+
+
+def _last_event(outcome: StoredGeneration | Problem) -> bytes:
+    """`done` with the result, or `error` when the generation could not start."""
+    if isinstance(outcome, Problem):
+        return sse.encode("error", {"error": outcome.to_dict()})
+    return sse.encode("done", outcome.to_dict())
 
 
 @streaming.get("/generations/<id:generation_id>/partials/<int:index>")
