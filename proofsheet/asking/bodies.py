@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 100  # a request's fields nest a few levels; a chat call's content parts, a dozen
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")  # a lone UTF-16 surrogate: not a character
 
 
 class NotJson(ValueError):
@@ -59,7 +59,7 @@ def json_problem(value: Any, finite: bool = True) -> str | None:
         item, depth = waiting.pop()
         if depth > MAX_DEPTH:
             return _too_deep()
-        if isinstance(item, str) and _SURROGATE.search(item):
+        if isinstance(item, str) and SURROGATE.search(item):
             return ("contains a lone UTF-16 surrogate (such as \\ud800), which is not a character; send valid "
                     "Unicode text.")
         if finite and isinstance(item, float) and not math.isfinite(item):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from proofsheet.asking.bodies import json_problem
+from proofsheet.asking.bodies import SURROGATE, json_problem
 from proofsheet.upstream.dialects import Dialect
 
 DEFAULT_MODEL = "flux"
@@ -18,7 +18,6 @@ MIN_EDGE, MAX_EDGE = 64, 4096
 MAX_SEED = 2**63 - 1
 SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×]\s*(\d{1,5})\s*$", re.I)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def blank(value: Any) -> bool:
@@ -126,7 +125,7 @@ def text_field(value: Any, label: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ValueError(f"{label} must be text.")
-    if _SURROGATE.search(value):
+    if SURROGATE.search(value):
         raise ValueError(f"{label} contains a lone UTF-16 surrogate, which is not a character.")
     return value.strip()
 
@@ -134,7 +133,7 @@ def text_field(value: Any, label: str) -> str:
 def has_lone_surrogate(value: Any) -> bool:
     """Anywhere in a JSON value, keys included: such text cannot be stored or sent on."""
     if isinstance(value, str):
-        return bool(_SURROGATE.search(value))
+        return bool(SURROGATE.search(value))
     if isinstance(value, list):
         return any(has_lone_surrogate(entry) for entry in value)
     if isinstance(value, dict):
