@@ -5,14 +5,14 @@ import argparse
 import errno
 import ipaddress
 import logging
-import os
 import secrets
 import signal
 import sqlite3
 import sys
+import textwrap
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, NoReturn
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -27,7 +27,7 @@ from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
-from proofsheet.upstream.servers import Server, ServerRegistry, key_variable, parse_server_option
+from proofsheet.upstream.servers import Server, ServerRegistry, parse_server_option
 from proofsheet.web import errors, guards, templating
 from proofsheet.web.api import api
 from proofsheet.web.arena import arena
@@ -45,8 +45,6 @@ from proofsheet.web.v1 import v1
 
 log = logging.getLogger("proofsheet")
 csrf = CSRFProtect()
-PAGE_THREADS = 16  # web server threads kept free for pages, whatever the generations in flight
-LIVE_PAGES = 8  # pages following the history live, each holding a thread while connected
 # Lets waitress notice a browser or client that went away while its request waits or runs.
 WAITRESS_LOOKAHEAD = 5
 # How much of an answer waitress holds for a client before the thread writing it waits, and how much of that it
@@ -58,26 +56,8 @@ WAITRESS_OUTBUF = {"outbuf_high_watermark": 1024 * 1024, "outbuf_overflow": 4 * 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(
-        API_BASE=settings.DEFAULT_API_BASE,
-        API_KEY=None,
-        TIMEOUT=300.0,
-        DATA_DIR=app.instance_path,
-        MAX_CONTENT_LENGTH=1024 * 1024,
-        PROPAGATE_EXCEPTIONS=False,
-        WTF_CSRF_TIME_LIMIT=None,
-        SERVER_LABEL=None,
-        MAX_RESPONSE_BYTES=64 * 1024 * 1024,
-        MAX_IMAGE_BYTES=32 * 1024 * 1024,
-        IMAGE_TIMEOUT=60.0,
-        MAX_IN_FLIGHT=72,
-        LIVE_PAGES=LIVE_PAGES,
-        PROXY_TOKEN=None,
-        REWRITE_URLS=False,
-        ALLOWED_HOSTS=[],
-        DEFAULT_SERVER="default",
-        SERVERS=[],  # (name, base URL) given at start besides the default one
-    )
+    app.config.from_mapping(settings.defaults(), MAX_CONTENT_LENGTH=1024 * 1024, PROPAGATE_EXCEPTIONS=False,
+                            WTF_CSRF_TIME_LIMIT=None)
     app.config.update(settings.from_environment())
     app.config.update(config or {})
     if not app.config["API_KEY"]:
@@ -123,10 +103,15 @@ def _servers(config: dict[str, Any], data_dir: Path, via: str) -> ServerRegistry
 
     default = Server(config["DEFAULT_SERVER"], make_client(config["API_BASE"], config["API_KEY"], "PROOFSHEET_API_KEY"),
                      "start", label=config.get("SERVER_LABEL"))
-    started = [Server(name, make_client(url, os.environ.get(key_variable(name)), key_variable(name)), "start",
-                      key_variable(name) if os.environ.get(key_variable(name)) else None)
-               for name, url in config["SERVERS"] if name != default.name]
+    started = [_started_server(name, url, make_client) for name, url in config["SERVERS"] if name != default.name]
     return ServerRegistry(data_dir, default, started, make_client)
+
+
+def _started_server(name: str, url: str, make_client: Callable[..., ImageServerClient]) -> Server:
+    """A server named with --server NAME=URL, its key from $PROOFSHEET_API_KEY_<NAME>."""
+    variable = settings.key_variable(name)
+    key = settings.environment_key(variable)
+    return Server(name, make_client(url, key, variable), "start", variable if key else None)
 
 
 def _secret_key(data_dir: Path) -> bytes:
@@ -156,9 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Waitress says at INFO each time a browser leaves a page that follows the history live: routine, not news.
+    # Its warnings and errors still show.
+    logging.getLogger("waitress").setLevel(logging.DEBUG if args.debug else logging.WARNING)
     if args.check or args.backup:
         return _look_after_history(args)
-    config: dict[str, Any] = {"MAX_IN_FLIGHT": max(1, args.threads - PAGE_THREADS - LIVE_PAGES)}
+    if args.demo and args.api_base:
+        return _refuse_to_start("--demo starts its own image server and uses it, so it cannot go with --api-base: "
+                                "leave out one of the two.")
+    config: dict[str, Any] = {"MAX_IN_FLIGHT": settings.in_flight_for(args.threads)}
     env_base = None if args.api_base or args.demo else settings.environment_api_base()
     if env_base and env_base[0] == "OPENAI_BASE_URL" and \
             settings.is_own_address(env_base[1], args.host, args.port):
@@ -190,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except (HistoryUnavailable, FolderInUse) as exc:
         return _refuse_to_start(_start_message(exc, app_data_dir(config)))
     install_log_redaction(app.extensions["servers"].redactor)
-    if os.environ.get("OPENAI_API_KEY") and not app.config["API_KEY"]:
+    if settings.environment_key("OPENAI_API_KEY") and not app.config["API_KEY"]:
         log.info("OPENAI_API_KEY is left for OpenAI: Proofsheet sends no key to %s (give it one with "
                  "PROOFSHEET_API_KEY).", app.config["API_BASE"])
     from waitress.server import create_server
@@ -241,23 +232,52 @@ def _pointing_at_itself(args: argparse.Namespace, env_base: tuple[str, str] | No
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Proofsheet: see what an image generation server gives back.")
+    parser = _Parser(description="Proofsheet: see what an image generation server gives back.", epilog=_help_epilog(),
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=_port, default=5000, help="port to listen on, 1-65535 (default 5000)")
     parser.add_argument("--api-base", help="the image server's base URL (default http://localhost:1337/v1)")
     parser.add_argument("--server", action="append", metavar="NAME=URL",
                         help="another image server, by name (repeatable); its key from $PROOFSHEET_API_KEY_<NAME>. "
                              "Without --api-base the first one is the default")
     parser.add_argument("--demo", action="store_true", help="start the built-in demo image server and use it")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
-    parser.add_argument("--threads", type=int, default=96,
-                        help=f"web server threads; {PAGE_THREADS} are always kept for pages (default 96)")
+    parser.add_argument("--threads", type=int, default=settings.THREADS,
+                        help=f"web server threads; {settings.PAGE_THREADS} are always kept for pages "
+                             f"(default {settings.THREADS})")
     parser.add_argument("--allow-host", action="append", metavar="NAME",
                         help="also answer to this host name (loopback names and IP addresses always work)")
     parser.add_argument("--check", action="store_true",
                         help="check the data folder (database and files) without changing anything, then exit")
     parser.add_argument("--backup", metavar="FOLDER", help="copy the history into FOLDER (safe while running)")
     return parser.parse_args(argv)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A mistake on the command line is said in one line, as every other refusal to start is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {port}")
+    return port
+
+
+def _help_epilog() -> str:
+    """The environment variables Proofsheet reads, and where it keeps its data."""
+    width = max(map(len, settings.VARIABLES))
+    lines = [f"  {name.ljust(width)}  {meaning}" for name, meaning in settings.VARIABLES.items()]
+    kept = textwrap.fill(f"The history (database, images, servers added, the key for forms) is kept in "
+                         f"{settings.data_dir()}; set PROOFSHEET_DATA to keep it elsewhere.", 100,
+                         break_long_words=False, break_on_hyphens=False)
+    return "environment variables:\n" + "\n".join(lines) + "\n\n" + kept
 
 
 def app_data_dir(config: dict[str, Any]) -> Path:

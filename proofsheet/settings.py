@@ -3,12 +3,66 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any, Mapping
 
 DEFAULT_API_BASE = "http://localhost:1337/v1"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "instance"  # beside app.py
+MB = 1024 * 1024
+TIMEOUT = 300.0  # seconds an image server may take to answer a generation
+IMAGE_TIMEOUT = 60.0  # seconds for fetching the images of one answer, all together
+MAX_RESPONSE_BYTES = 64 * MB  # an answer larger than this is cut
+MAX_IMAGE_BYTES = 32 * MB  # an image fetched from a url item larger than this is refused
+THREADS = 96  # the web server's threads (--threads)
+PAGE_THREADS = 16  # threads kept free for pages, whatever the generations in flight
+LIVE_PAGES = 8  # pages following the history live, each holding a thread while connected
+
+
+def in_flight_for(threads: int) -> int:
+    """How many generations may wait on image servers at once: the threads left once the pages have theirs."""
+    return max(1, threads - PAGE_THREADS - LIVE_PAGES)
+
+
+MAX_IN_FLIGHT = in_flight_for(THREADS)
+
+
+def defaults() -> dict[str, Any]:
+    """The app's settings before the environment, the command line and the test config have their say."""
+    return {
+        "API_BASE": DEFAULT_API_BASE,
+        "API_KEY": None,
+        "TIMEOUT": TIMEOUT,
+        "DATA_DIR": str(DEFAULT_DATA_DIR),
+        "SERVER_LABEL": None,
+        "MAX_RESPONSE_BYTES": MAX_RESPONSE_BYTES,
+        "MAX_IMAGE_BYTES": MAX_IMAGE_BYTES,
+        "IMAGE_TIMEOUT": IMAGE_TIMEOUT,
+        "MAX_IN_FLIGHT": MAX_IN_FLIGHT,
+        "LIVE_PAGES": LIVE_PAGES,
+        "PROXY_TOKEN": None,
+        "REWRITE_URLS": False,
+        "ALLOWED_HOSTS": [],
+        "DEFAULT_SERVER": "default",
+        "SERVERS": [],  # (name, base URL) given at start besides the default one
+    }
+
+
+# Every variable Proofsheet reads, for --help.
+VARIABLES = {
+    "PROOFSHEET_API_BASE": f"the image server's base URL (default {DEFAULT_API_BASE})",
+    "PROOFSHEET_API_KEY": "its API key, sent as Authorization: Bearer (never shown or logged)",
+    "PROOFSHEET_API_KEY_<NAME>": "the key of a server given with --server NAME=URL",
+    "OPENAI_BASE_URL": "the image server, when PROOFSHEET_API_BASE is not set",
+    "OPENAI_API_KEY": "sent only to OpenAI's own API or to the server OPENAI_BASE_URL names",
+    "PROOFSHEET_DATA": "the data folder, where the history is kept (default: instance/ beside app.py)",
+    "PROOFSHEET_TIMEOUT": f"seconds to wait for a generation (default {TIMEOUT:g})",
+    "PROOFSHEET_IMAGE_TIMEOUT": f"seconds for fetching one answer's images (default {IMAGE_TIMEOUT:g})",
+    "PROOFSHEET_ALLOWED_HOSTS": "other host names to answer to, comma-separated",
+    "PROOFSHEET_PROXY_TOKEN": "a token callers of /v1 must send (Authorization: Bearer ...)",
+    "PROOFSHEET_REWRITE_URLS": "1 to point /v1 answers' url items at Proofsheet's own copies",
+}
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -71,6 +125,16 @@ def is_own_address(url: str, host: str, port: int) -> bool:
     except ValueError:
         return False
     return address.is_loopback
+
+
+def environment_key(variable: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The API key an environment variable holds; None when it is not set (or empty)."""
+    return environ.get(variable) or None
+
+
+def key_variable(name: str) -> str:
+    """The environment variable that holds the key of a server named on the command line."""
+    return "PROOFSHEET_API_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:

@@ -9,6 +9,8 @@ import queue
 import threading
 from typing import Any
 
+from proofsheet import settings
+
 QUEUE_SIZE = 100
 
 
@@ -28,7 +30,7 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, max_listeners: int = 8) -> None:
+    def __init__(self, max_listeners: int = settings.LIVE_PAGES) -> None:
         self.max_listeners = max_listeners
         self._listeners: list[Subscription] = []
         self._lock = threading.Lock()

@@ -11,12 +11,14 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol, TypeVar
 
+from proofsheet import settings
 from proofsheet.running.admission import ABANDONED, Admission, Gone, Place
 from proofsheet.upstream.cancellation import Flight, Flights
 from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.edit import EditRequest
 from proofsheet.running.events import EventBus
-from proofsheet.asking.generation import CompareRequest, GenerationRequest, RequestErrors, parse_request
+from proofsheet.asking.compare import CompareRequest
+from proofsheet.asking.generation import GenerationRequest, RequestErrors, parse_request
 from proofsheet.upstream.dialects import asked_body, provider_route
 from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.upstream.edits import EDIT_FILES, kept_request
@@ -52,10 +54,11 @@ class PartialImages:
     def get(self, generation_id: int, index: int) -> VerifiedImage | None:
         with self._lock:
             return self._images.get((generation_id, index))
+INTERNAL_ERROR = "Something went wrong inside Proofsheet while this generation ran. The details are in its log."
 
 
 class Runner:
-    def __init__(self, store: Store, servers: ServerRegistry, max_in_flight: int = 80,
+    def __init__(self, store: Store, servers: ServerRegistry, max_in_flight: int = settings.MAX_IN_FLIGHT,
                  events: EventBus | None = None) -> None:
         self.store = store
         self.servers = servers
@@ -179,9 +182,14 @@ class Runner:
             return error.problem
         self.announce(generation_id, "running")
         on_partial = self._partials_to(listener, generation_id) if listener else None
-        with place.flying(generation_id):
-            result = server.client.generate(body, request.streams, on_partial, url) if edit is None else \
-                server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
+        try:
+            with place.flying(generation_id):
+                result = server.client.generate(body, request.streams, on_partial, url) if edit is None else \
+                    server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
+        except Exception:  # a fault of Proofsheet's own: recorded as failed, never left running
+            self.store.fail(generation_id, Problem("internal_error", INTERNAL_ERROR))
+            self.announce(generation_id)
+            raise
         result.notes += asked_vs_got(request, result)
         self.store.finish(generation_id, result)
         self.announce(generation_id)

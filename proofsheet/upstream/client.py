@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import requests
 
-from proofsheet import images
+from proofsheet import images, settings
 from proofsheet.redaction import Redactor, split_credentials
 from proofsheet.results import GenerationResult, Note, Problem, VerifiedImage
 from proofsheet.upstream import cancellation, edits
@@ -47,11 +47,11 @@ class ImageServerClient:
         self,
         api_base: str,
         api_key: str | None = None,
-        timeout: float = 300.0,
+        timeout: float = settings.TIMEOUT,
         connect_timeout: float = 5.0,
-        max_response_bytes: int = 64 * MB,
-        max_image_bytes: int = 32 * MB,
-        image_timeout: float = 60.0,
+        max_response_bytes: int = settings.MAX_RESPONSE_BYTES,
+        max_image_bytes: int = settings.MAX_IMAGE_BYTES,
+        image_timeout: float = settings.IMAGE_TIMEOUT,
         max_redirects: int = 5,
         key_hint: str = "PROOFSHEET_API_KEY",
         via: str | None = None,

@@ -14,8 +14,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
+from proofsheet import settings
 from proofsheet.redaction import Redactor
 from proofsheet.results import Problem
 from proofsheet.upstream.client import Health, ImageServerClient
@@ -85,13 +86,13 @@ class ServerRegistry:
 
     def __init__(self, folder: Path, default: Server, started: list[Server] | None = None,
                  make_client: Callable[..., ImageServerClient] | None = None,
-                 environ: Mapping[str, str] = os.environ) -> None:
+                 key_from: Callable[[str], str | None] = settings.environment_key) -> None:
         self.folder = folder
         self.default_name = default.name
         # (base URL, key[, where the key is read from, for the message when the server refuses it])
         self._make_client = make_client or (lambda base, key, hint="PROOFSHEET_API_KEY":
                                             ImageServerClient(base, key, key_hint=hint))
-        self._environ = environ
+        self._key_from = key_from  # the key an environment variable holds
         self._lock = threading.RLock()
         self._servers: dict[str, Server] = {default.name: default}
         for server in started or []:
@@ -138,7 +139,7 @@ class ServerRegistry:
         if isinstance(entry, Problem):
             return entry
         name, api_base, api_key, api_key_env = entry
-        key = self._environ.get(api_key_env) if api_key_env else api_key
+        key = self._key_from(api_key_env) if api_key_env else api_key
         server = Server(name, self._client(api_base, key, api_key_env), "added", api_key_env)
         checked = server.check()
         if checked.health.state == "key_refused":
@@ -198,7 +199,7 @@ class ServerRegistry:
                                               "OPENAI_API_KEY.")
             if api_key:
                 return Problem("bad_request", "Give the key or the name of the variable that holds it, not both.")
-            if not self._environ.get(api_key_env.strip()):
+            if not self._key_from(api_key_env.strip()):
                 return Problem("bad_request", f"The environment variable {api_key_env.strip()} is not set for "
                                               "Proofsheet; set it before starting Proofsheet, or paste the key.")
         with self._lock:
@@ -233,7 +234,7 @@ class ServerRegistry:
             env = entry.get("api_key_env") if isinstance(entry.get("api_key_env"), str) else None
             secret = keys.get(name, {}) if isinstance(keys.get(name), dict) else {}
             base = secret.get("api_base") or entry["api_base"]  # the URL with its credentials, when it had some
-            key = self._environ.get(env) if env else secret.get("api_key")
+            key = self._key_from(env) if env else secret.get("api_key")
             self._servers[name] = Server(name, self._client(base, key, env), "added", env)
 
     def _client(self, api_base: str, key: str | None, env: str | None) -> ImageServerClient:
@@ -289,7 +290,5 @@ def parse_server_option(text: str) -> tuple[str, str]:
     return name.strip(), url.strip()
 
 
-def key_variable(name: str) -> str:
-    """The environment variable that holds the key of a server named on the command line."""
-    return "PROOFSHEET_API_KEY_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+key_variable = settings.key_variable  # where it was named before settings said every variable
 

@@ -5,7 +5,8 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from proofsheet.asking.generation import MAX_ANY_PROMPT, parse_compare, parse_request
+from proofsheet.asking.compare import parse_compare
+from proofsheet.asking.generation import MAX_ANY_PROMPT, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import (asker_gone, catalog, gallery_filters, json_body, on_named_server, page_number,
                                     prompt_book, runner, server, store, valid)
@@ -38,9 +39,18 @@ def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:
     if body.get("group_id") is None:
         return None
     group_id, position = body.get("group_id"), body.get("group_position", 0)
-    if not (isinstance(group_id, int) and isinstance(position, int)) or not store().group_exists(group_id):
+    group = store().group(group_id) if _whole(group_id) else None
+    if group is None:
         abort(api_error(400, "bad_request", "\"group_id\" must name a comparison started with POST /api/groups."))
+    if not _whole(position) or position >= len(group.cells):
+        abort(api_error(400, "bad_request", f"\"group_position\" must be a cell of comparison {group_id}: a whole "
+                                             f"number from 0 to {len(group.cells) - 1}."))
     return group_id, position
+
+
+def _whole(value: Any) -> bool:
+    """A whole number that can name a row (not a boolean, and small enough for SQLite)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 @api.post("/compare")

@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from proofsheet.asking.generation import RequestErrors, parse_arena
+from proofsheet.asking.compare import parse_arena
+from proofsheet.asking.generation import RequestErrors
 from proofsheet.history.arena import LABELS, VOTES, ArenaRound
 from proofsheet.history.records import Group
 from proofsheet.results import Problem

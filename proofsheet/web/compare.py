@@ -5,7 +5,8 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from proofsheet.asking.generation import RequestErrors, parse_compare
+from proofsheet.asking.compare import parse_compare
+from proofsheet.asking.generation import RequestErrors
 from proofsheet.history.records import Group
 from proofsheet.results import Problem
 from proofsheet.web.context import asker_gone, id_arg, on_named_server, runner, store, unknown_server

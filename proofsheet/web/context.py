@@ -4,14 +4,14 @@ Blueprints import from here, never from app.py, so the web layer has no import l
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from flask import abort, current_app, g, request
 from werkzeug.routing import BaseConverter
 
-from proofsheet.asking.generation import RequestErrors, has_lone_surrogate
+from proofsheet.asking.bodies import read_json
+from proofsheet.asking.generation import RequestErrors
 from proofsheet.running.recording import Recorder
 from proofsheet.running.runner import Runner
 from proofsheet.history.arena import ArenaBook
@@ -125,20 +125,12 @@ def page_number() -> int:
 def json_body() -> dict[str, Any]:
     """The request's JSON object; anything else ends the request with a 400 that says what is wrong."""
     try:
-        text = request.get_data(cache=True).decode("utf-8")
-    except UnicodeDecodeError:
-        abort(api_error(400, "bad_request", "The body is not UTF-8 text."))
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        abort(api_error(400, "bad_request", f"The body is not valid JSON{where}."))
+        body = read_json(request.get_data(cache=True), finite=False)  # the fields' checks name a 1e400
+    except ValueError as exc:
+        abort(api_error(400, "bad_request", str(exc)))
     if not isinstance(body, dict):
         abort(api_error(400, "bad_request", "The body must be a JSON object, like "
                                              "{\"prompt\": \"...\", \"model\": \"flux\"}."))
-    if has_lone_surrogate(body):
-        abort(api_error(400, "bad_request", "The body contains a lone UTF-16 surrogate (such as \\ud800), which "
-                                             "is not a character; send valid Unicode text."))
     return body
 
 

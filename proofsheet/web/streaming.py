@@ -3,22 +3,25 @@ partial images they name are served from memory while they are fresh (web/partia
 
 Events: `started` ({"id", "permalink"}) once the generation is recorded, `partial` ({"id", "index", "src", "width",
 "height"}) for each partial image as the image server sends it, then `done` with the normalized result (the same
-JSON as a plain POST /api/generate), or `error` ({"error": {"kind", "message"}}) when it could not start.
+JSON as a plain POST /api/generate), or `error` ({"error": {"kind", "message"}}) when it could not start or
+failed inside Proofsheet: the stream always ends with one of the two.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from typing import Any, Callable, Iterator
 
 from flask import Response
 
-from proofsheet.running.runner import Listener
+from proofsheet.running.runner import INTERNAL_ERROR, Listener
 from proofsheet.history.records import StoredGeneration
 from proofsheet.results import Problem, VerifiedImage
 from proofsheet.upstream import sse
 from proofsheet.web.context import runner
 
+log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0  # a comment line now and then keeps proxies and browsers from giving up while waiting
 
 
@@ -44,7 +47,10 @@ def stream_generation(run: Callable[[Listener], StoredGeneration | Problem]) -> 
 
     def work() -> None:
         try:
-            events.put(("done", run(_QueueListener(events))))
+            events.put(("end", _last_event(run(_QueueListener(events)))))
+        except Exception:  # whatever raised, the stream still ends: with an error event that says so
+            log.exception("A streamed generation failed")
+            events.put(("end", sse.encode("error", {"error": Problem("internal_error", INTERNAL_ERROR).to_dict()})))
         finally:
             store.release_connection()
 
@@ -60,11 +66,14 @@ def _relay(events: "queue.Queue[tuple[str, Any]]") -> Iterator[bytes]:
         except queue.Empty:
             yield b": still waiting for the image server\n\n"
             continue
-        if kind != "done":
-            yield sse.encode(kind, payload)
-        elif isinstance(payload, Problem):
-            yield sse.encode("error", {"error": payload.to_dict()})
+        if kind == "end":
+            yield payload
             return
-        else:
-            yield sse.encode("done", payload.to_dict())
-            return
+        yield sse.encode(kind, payload)
+
+
+def _last_event(outcome: StoredGeneration | Problem) -> bytes:
+    """`done` with the result, or `error` when the generation could not start."""
+    if isinstance(outcome, Problem):
+        return sse.encode("error", {"error": outcome.to_dict()})
+    return sse.encode("done", outcome.to_dict())

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from proofsheet import images
+from proofsheet.asking.bodies import NotJson, read_json
 from proofsheet.running.admission import Place
 from proofsheet.running.recording import Call, unrecorded_id
 from proofsheet.results import Problem, VerifiedImage
@@ -67,9 +68,11 @@ def model(model_id: str) -> Any:
 def generations() -> Any:
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw)
-    except ValueError:
-        body = None
+        body = read_json(raw)
+    except NotJson:
+        body = None  # passed on as it is: the image server says what it makes of it
+    except ValueError as exc:  # JSON that could not be kept (too deep, a lone surrogate, 1e400)
+        return _refuse(400, str(exc), "invalid_body")
     call = Call("generation", server(), body if isinstance(body, dict) else {}, client().redactor_with(_caller_key()),
                 [])
     return _relay("/images/generations", raw, call)
@@ -136,7 +139,7 @@ def _kept_then_rewritten(call: Call, relayed: Relayed) -> bytes:
     body = relayed.copy
     try:
         answer = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's stack: passed on as it came
         return body
     kept = store().get(call.generation_id) if call.generation_id is not None else None
     by_index = {image.position: image for image in (kept.shown_images if kept else [])}

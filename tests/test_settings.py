@@ -1,0 +1,43 @@
+"""Settings are said once: one set of defaults, and the environment read in proofsheet/settings.py only."""
+import re
+from pathlib import Path
+
+from proofsheet import settings
+from proofsheet.running.runner import Runner
+from proofsheet.upstream.client import ImageServerClient
+from tests.conftest import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_app_its_clients_and_its_runner_share_one_set_of_defaults(tmp_path, demo_server):
+    app = make_app(tmp_path, demo_server.api_base, TIMEOUT=settings.TIMEOUT)
+    made = app.extensions["servers"].default.client
+    bare = ImageServerClient(demo_server.api_base)
+    for client in (made, bare):
+        assert (client.timeout, client.max_response_bytes, client.max_image_bytes, client.image_timeout) == \
+            (300.0, 64 * 1024 * 1024, 32 * 1024 * 1024, 60.0)
+    assert app.extensions["runner"].max_in_flight == 72 == Runner.__init__.__defaults__[0]
+    assert settings.in_flight_for(settings.THREADS) == 72  # 96 threads, 16 kept for pages, 8 for live pages
+
+
+def test_only_settings_reads_the_environment():
+    """The demo server is a program of its own and may read its own."""
+    readers = [path.relative_to(ROOT).as_posix() for path in [ROOT / "app.py", *(ROOT / "proofsheet").rglob("*.py")]
+               if re.search(r"os\.environ|getenv\(", _code(path))]
+    assert readers == ["proofsheet/settings.py"]
+
+
+def _code(path: Path) -> str:
+    """The module's code without its strings (snippets.py writes os.environ into the code it shows)."""
+    text = path.read_text(encoding="utf-8")
+    if path.name == "demo_server.py":
+        return ""
+    return re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "", text)
+
+
+def test_a_server_given_at_start_reads_its_key_from_its_own_variable(tmp_path, demo_server, monkeypatch):
+    monkeypatch.setenv("PROOFSHEET_API_KEY_SECOND_ONE", "sk-second")
+    app = make_app(tmp_path, demo_server.api_base, SERVERS=[("second-one", demo_server.api_base)])
+    second = app.extensions["servers"].get("second-one")
+    assert second.client.has_key and second.key_env == "PROOFSHEET_API_KEY_SECOND_ONE"
