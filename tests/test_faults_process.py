@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import free_port, run_app_command, start_app_process, stop_process
+from tests.support import free_port, run_app_command, start_app_process, stop_process
 from tests.fake_server import FakeImageServer
 
 IN_FLIGHT = 64

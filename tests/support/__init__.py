@@ -1,0 +1,11 @@
+"""Helpers the tests share that are not fixtures: `from tests.support import png_bytes, free_port, LiveApp, ...`.
+
+Fixtures (`app`, `client`, `make_app`, `serve_app`, `demo_server`, `start_demo`, `fake_server`, ...) live in
+tests/conftest.py and are asked for by name; nothing is imported from a conftest.
+"""
+from tests.support.images import png_base64, png_bytes
+from tests.support.live import LiveApp, new_app
+from tests.support.processes import ROOT, free_port, run_app_command, start_app_process, stop_process
+
+__all__ = ["LiveApp", "ROOT", "free_port", "new_app", "png_base64", "png_bytes", "run_app_command",
+           "start_app_process", "stop_process"]
