@@ -89,8 +89,7 @@ class DemoHandler(LoopbackHandler):
             return False
         if self.headers.get("Authorization") == f"Bearer {self.demo.api_key}":
             return False
-        self._send_json(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
-                                        "param": None, "code": "invalid_api_key"}})
+        self._send_json(401, rules.openai_error("Incorrect API key provided.", None, "invalid_api_key"))
         return True
 
     def do_GET(self) -> None:
@@ -151,11 +150,11 @@ class DemoHandler(LoopbackHandler):
             return
         self._generate(body, path.endswith("/edits"))
 
-    def do_OTHER(self) -> None:
+    def _other_method(self) -> None:
         if self._body() is not None:
             self._unknown_url()
 
-    do_PUT = do_PATCH = do_DELETE = do_OTHER
+    do_PUT = do_PATCH = do_DELETE = _other_method
 
     def _body(self) -> bytes | None:
         """Every request's body is read (or refused, and the connection closed), whatever the path: on a kept-alive
@@ -182,7 +181,7 @@ class DemoHandler(LoopbackHandler):
     def _json_body(self, raw: bytes) -> dict[str, Any] | None:
         try:
             body = json.loads(raw or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes
             self._send_json(422, {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]})
             return None
         if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):

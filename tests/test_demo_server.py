@@ -56,6 +56,14 @@ def test_a_path_it_does_not_serve_gets_openais_404_and_the_connection_stays_in_s
     generate_next(connection)
 
 
+@pytest.mark.parametrize("body", [b'{"prompt": ', b"[" * 100_000, b"\xff\xfe"], ids=["cut", "deep", "not-utf8"])
+def test_a_body_that_is_not_json_gets_a_422_and_the_connection_stays_in_step(demo_server, body):
+    connection = connect(demo_server)
+    status, answer = exchange(connection, "POST", GENERATE, body, JSON)
+    assert status == 422 and answer["detail"][0]["type"] == "json_invalid"
+    generate_next(connection)
+
+
 def test_a_chunked_body_is_read_to_its_end(demo_server):
     connection = connect(demo_server)
     pieces = iter([b'{"prompt": "sent in', b' pieces", "response_format": "b64_json"}'])
