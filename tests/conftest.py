@@ -2,6 +2,8 @@
 
 Helpers that are not fixtures live in tests/support (`from tests.support import png_bytes, free_port, ...`).
 """
+import subprocess
+
 import pytest
 
 from app import close_app
@@ -34,6 +36,27 @@ def fake_server():
     server = FakeImageServer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def hanging_server():
+    """An image server that never answers: it holds each generation until the client hangs up (or 60 s pass)."""
+    server = FakeImageServer()
+    server.hang(limit=60)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MB filesystem (tmpfs) to fill up and to make read-only, as a full or locked-down disk is."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"this test needs to mount a small tmpfs (as root): {mounted.stderr}"
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from PIL import Image
 
 from proofsheet.demo_server import DemoImageServer
 from proofsheet.upstream import sse
-from tests.support import ROOT, LiveApp, png_base64, png_bytes
+from tests.support import ROOT, LiveApp, kept, png_base64, png_bytes, sdk
 from tests.fake_server import close_mid_body
 
 
@@ -31,20 +31,6 @@ def proofsheet(make_app, tmp_path, demo):
     live = LiveApp(make_app(tmp_path, demo.api_base))
     yield live
     live.stop()
-
-
-def sdk(live, api_key="sk-caller-key-0123456789"):
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=api_key, max_retries=0, timeout=30)
-
-
-def kept(live, generation_id, wait=5.0):
-    """The generation as the history has it, once it is no longer running (kept beside the relay)."""
-    deadline = time.monotonic() + wait
-    while True:
-        generation = requests.get(f"{live.url}/api/generations/{generation_id}", timeout=5).json()
-        if generation["status"] != "running" or time.monotonic() > deadline:
-            return generation
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])
