@@ -18,6 +18,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from proofsheet import settings
+from proofsheet.demo_server import DemoImageServer, delay_options, demo_delay
 from proofsheet.running.events import EventBus
 from proofsheet.running.runner import Runner
 from proofsheet.history.arena import ArenaBook
@@ -170,10 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse_to_start(loop)
     if args.allow_host:
         config["ALLOWED_HOSTS"] = settings.allowed_hosts(args.allow_host)
+    if args.demo_delay and not args.demo:
+        return _refuse_to_start("--demo-delay sets the pace of the built-in demo server: add --demo.")
     if args.demo:
-        from proofsheet.demo_server import DemoImageServer
-
-        demo = DemoImageServer().start()
+        demo = DemoImageServer(**delay_options(args.demo_delay)).start()
         config.update(API_BASE=demo.api_base, SERVER_LABEL="built-in demo server (not AI)")
         log.info("Demo image server (draws placeholders, not AI) at %s", demo.api_base)
     try:
@@ -241,6 +242,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="another image server, by name (repeatable); its key from $PROOFSHEET_API_KEY_<NAME>. "
                              "Without --api-base the first one is the default")
     parser.add_argument("--demo", action="store_true", help="start the built-in demo image server and use it")
+    parser.add_argument("--demo-delay", action="append", type=demo_delay, metavar="[MODEL=]SECONDS",
+                        help="with --demo: seconds each generation takes, streamed partial images spread over them; "
+                             "repeat as MODEL=SECONDS for one model (e.g. --demo-delay 2 --demo-delay flux=6)")
     parser.add_argument("--debug", action="store_true", help="verbose logging")
     parser.add_argument("--threads", type=int, default=settings.THREADS,
                         help=f"web server threads; {settings.PAGE_THREADS} are always kept for pages "

@@ -6,42 +6,29 @@ from __future__ import annotations
 
 import argparse
 import base64
-import colorsys
 import email.policy
-import functools
 import hashlib
-import io
 import json
 import logging
-import random
 import re
-import textwrap
 import threading
 import time
 from collections import OrderedDict
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from proofsheet.demo_drawing import blurred, draw_edit, draw_image
+from proofsheet import demo_rules as rules
+from proofsheet.loopback import BodyUnreadable, LoopbackHandler, LoopbackServer
 
 log = logging.getLogger(__name__)
 
-IMAGE_MODELS = ["flux", "flux-dev", "flux-schnell", "sdxl-turbo", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"]
 TEXT_MODELS = ["gpt-4o-mini", "llama-3.3-70b"]
 PROVIDERS = ["DemoFlux", "DemoGallery"]  # listed as gpt4free lists its providers: rows with "provider": true
 PROVIDER_ROUTE = re.compile(r"/api/[^/]+/images/generations")  # gpt4free's per-provider route, beside /v1
-GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini")
-# Output tokens gpt-image-1 reports for a 1024×1024 image, by quality (larger sizes scale by area).
-OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 SAVE_AS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
-MAX_N = 10
 MEDIA_KEPT = 256
 
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # many clients at once (a burst of generations) must not overflow the listen backlog
 
 class DemoImageServer:
     """Runs the demo protocol on a free loopback port in a background thread."""
@@ -58,30 +45,26 @@ class DemoImageServer:
         self.media_lock = threading.Lock()
         self.requests_seen: list[dict[str, Any]] = []
         self.events_sent: list[tuple[str, float]] = []  # (event name, wall-clock time sent), for measuring relays
-        handler = type("BoundHandler", (DemoHandler,), {"demo": self})
-        self.httpd = _Server((host, port), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False  # a slow answer in flight must not hold up stop()
-        self._thread: threading.Thread | None = None
+        self.httpd = LoopbackServer(type("BoundHandler", (DemoHandler,), {"demo": self}), host, port)
 
     @property
     def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.httpd.base_url
 
     @property
     def api_base(self) -> str:
         return f"{self.base_url}/v1"
 
     def start(self) -> "DemoImageServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="demo-image-server", daemon=True)
-        self._thread.start()
+        self.httpd.start("demo-image-server")
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.stop()
+
+    def delay_for(self, model: str) -> float:
+        """Seconds a generation with `model` takes: its own delay if it has one, else the server's."""
+        return self.model_delays.get(model, self.delay)
 
     def __enter__(self) -> "DemoImageServer":
         return self.start()
@@ -98,14 +81,9 @@ class DemoImageServer:
         return name
 
 
-class DemoHandler(BaseHTTPRequestHandler):
+class DemoHandler(LoopbackHandler):
     demo: DemoImageServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms wait for a delayed ACK
     server_version = "ProofsheetDemo/1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        log.debug("demo: " + format, *args)
 
     def _key_refused(self) -> bool:
         """With a key set, a /v1 call without it gets OpenAI's 401 answer."""
@@ -113,25 +91,22 @@ class DemoHandler(BaseHTTPRequestHandler):
             return False
         if self.headers.get("Authorization") == f"Bearer {self.demo.api_key}":
             return False
-        if self.command == "POST":  # read what was sent, so that the client gets the answer, not a reset
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send_json(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
-                                        "param": None, "code": "invalid_api_key"}})
+        self._send_json(401, rules.openai_error("Incorrect API key provided.", None, "invalid_api_key"))
         return True
 
     def do_GET(self) -> None:
-        if self._key_refused():
+        if self._body() is None or self._key_refused():
             return
         if self.path.rstrip("/") == "/v1/models":
-            rows = [{"id": m, "object": "model", "owned_by": "demo", "image": True, "type": "image", "provider": False}
-                    for m in IMAGE_MODELS]
+            rows = [{"id": m, "object": "model", "owned_by": "demo", "image": True, "type": "image",
+                     "provider": False} for m in rules.IMAGE_MODELS]
             rows += [{"id": m, "object": "model", "owned_by": "demo", "image": False, "provider": False}
                      for m in TEXT_MODELS]
             rows += [{"id": p, "object": "model", "owned_by": "Demo", "image": True, "provider": True} for p in PROVIDERS]
             self._send_json(200, {"object": "list", "data": rows})
         elif self.path.startswith("/v1/models/"):
             name = self.path[len("/v1/models/"):]
-            if name in IMAGE_MODELS + TEXT_MODELS:
+            if name in rules.IMAGE_MODELS + TEXT_MODELS:
                 self._send_json(200, {"id": name, "object": "model", "owned_by": "demo", "created": 0})
             else:
                 self._send_json(404, {"error": {"message": f"Model not found: {name}"}})
@@ -140,7 +115,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             if provider not in PROVIDERS:
                 self._send_json(404, {"error": {"message": f"Provider not found: {provider}"}})
             else:
-                models = IMAGE_MODELS[:3] if provider == "DemoFlux" else IMAGE_MODELS[3:]
+                models = rules.IMAGE_MODELS[:3] if provider == "DemoFlux" else rules.IMAGE_MODELS[3:]
                 self._send_json(200, {"object": "list", "data": [{"id": m, "object": "model", "image": True}
                                                                   for m in models]})
         elif self.path.rstrip("/") == "/v1/providers":
@@ -154,40 +129,61 @@ class DemoHandler(BaseHTTPRequestHandler):
             else:
                 self._send(200, png, "image/png")
         else:
-            self._send_json(404, {"detail": "Not Found"})
+            self._unknown_url()
 
     def do_POST(self) -> None:
-        if self._key_refused():
+        raw = self._body()
+        if raw is None or self._key_refused():
             return
         path = self.path.split("?")[0].rstrip("/")
         if path == "/v1/images/generations" or PROVIDER_ROUTE.fullmatch(path):
-            body = self._json_body()
+            body = self._json_body(raw)
         elif path == "/v1/images/edits":
-            body = self._multipart_body()
+            body = self._multipart_body(raw)
         else:
-            self._send_json(404, {"detail": "Not Found"})
+            self._unknown_url()
             return
         if body is None:
             return
         self.demo.requests_seen.append({key: value for key, value in body.items() if key not in ("image", "mask")})
-        refusal = _refusal(body)
+        refusal = rules.refusal(body) or (rules.edit_refusal(body) if path.endswith("/edits") else None)
         if refusal:
             self._send_json(*refusal)
             return
-        delay = self.demo.model_delays.get(body.get("model") or "flux", self.demo.delay)
-        if delay:
-            time.sleep(delay)
-        edit = path.endswith("/edits")
-        if body.get("stream") is True and body["model"] in GPT_IMAGE:
-            self._stream(body, edit)
-        else:
-            self._send_json(200, self._answer(body, edit))
+        self._generate(body, path.endswith("/edits"))
 
-    def _json_body(self) -> dict[str, Any] | None:
+    def _other_method(self) -> None:
+        if self._body() is not None:
+            self._unknown_url()
+
+    do_PUT = do_PATCH = do_DELETE = _other_method
+
+    def _body(self) -> bytes | None:
+        """Every request's body is read (or refused, and the connection closed), whatever the path: on a kept-alive
+        connection the next request starts right after it."""
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"null")
-        except ValueError:
+            return self.read_body()
+        except BodyUnreadable:
+            self._send_json(400, rules.openai_error("The request body could not be read (a bad length or chunk).",
+                                                    None))
+            return None
+
+    def _unknown_url(self) -> None:
+        """A path the demo does not serve, answered as OpenAI answers one."""
+        self._send_json(404, rules.openai_error(f"Invalid URL ({self.command} {self.path.split('?')[0]})", None))
+
+    def _generate(self, body: dict[str, Any], edit: bool) -> None:
+        delay = self.demo.delay_for(body["model"])
+        if body.get("stream") is True and body["model"] in rules.GPT_IMAGE:
+            self._stream(body, edit, delay)
+            return
+        time.sleep(delay)
+        self._send_json(200, self._answer(body, edit))
+
+    def _json_body(self, raw: bytes) -> dict[str, Any] | None:
+        try:
+            body = json.loads(raw or b"null")
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's parser goes
             self._send_json(422, {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]})
             return None
         if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
@@ -196,10 +192,8 @@ class DemoHandler(BaseHTTPRequestHandler):
         body.setdefault("model", "flux")
         return body
 
-    def _multipart_body(self) -> dict[str, Any] | None:
+    def _multipart_body(self, raw: bytes) -> dict[str, Any] | None:
         """An edit, as OpenAI takes it: fields, one or more `image` (or `image[]`) files and an optional `mask`."""
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
         message = BytesParser(policy=email.policy.HTTP).parsebytes(
             b"Content-Type: " + self.headers.get("Content-Type", "").encode() + b"\r\n\r\n" + raw)
         body: dict[str, Any] = {"image": []}
@@ -222,10 +216,10 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def _answer(self, body: dict[str, Any], edit: bool) -> dict[str, Any]:
         model = body["model"]
-        pictures = [self._picture(body, index, edit) for index in range(_count(body))]
-        if model in GPT_IMAGE:  # always base64, with what was made and the tokens it cost
+        pictures = [self._picture(body, index, edit) for index in range(rules.count(body))]
+        if model in rules.GPT_IMAGE:  # always base64, with what was made and the tokens it cost
             return {"created": int(time.time()), "data": [{"b64_json": _b64(data)} for data in pictures],
-                    **_echo(body), "usage": _usage(body, len(pictures), edit)}
+                    **rules.echo(body), "usage": rules.usage(body, len(pictures), edit)}
         data = [self._item(picture, body.get("response_format")) for picture in pictures]
         if model == "dall-e-3":
             for item in data:
@@ -233,18 +227,20 @@ class DemoHandler(BaseHTTPRequestHandler):
         return {"created": int(time.time()), "data": data, "model": model, "provider": "Demo"}
 
     def _picture(self, body: dict[str, Any], index: int, edit: bool) -> bytes:
-        width, height = _size(body.get("size"))
+        width, height = rules.size(body.get("size"))
         if edit:
             return draw_edit(body["image"][0], body.get("mask"), body["prompt"], body["model"], width, height,
                              SAVE_AS.get(body.get("output_format"), "PNG"))
-        transparent = body["model"] in GPT_IMAGE and body.get("background") == "transparent"
+        transparent = body["model"] in rules.GPT_IMAGE and body.get("background") == "transparent"
         return draw_image(body["prompt"], body["model"], width, height, seed=(body.get("seed") or 0) + index,
                           grain=self.demo.grain, transparent=transparent,
-                          image_format=SAVE_AS.get(body.get("output_format"), "PNG") if body["model"] in GPT_IMAGE
-                          else "PNG")
+                          image_format=SAVE_AS.get(body.get("output_format"), "PNG")
+                          if body["model"] in rules.GPT_IMAGE else "PNG")
 
-    def _stream(self, body: dict[str, Any], edit: bool) -> None:
-        """Server-Sent Events as OpenAI sends them: partial images, sharper each time, then the finished one."""
+    def _stream(self, body: dict[str, Any], edit: bool, delay: float) -> None:
+        """Server-Sent Events as OpenAI sends them: partial images, sharper each time, then the finished one.
+
+        With a delay, the events are spread evenly over it (the last one at the end), as a slow server's would be."""
         prefix = "image_edit" if edit else "image_generation"
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -252,22 +248,34 @@ class DemoHandler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         partials = max(0, min(3, int(body.get("partial_images") or 0)))
-        count = _count(body)
+        count = rules.count(body)
+        pause = self._pacer(delay, count * (partials + 1))
         try:
             for index in range(count):
                 final = self._picture(body, index, edit)
                 for step in range(partials):
-                    time.sleep(self.demo.partial_delay)
+                    pause()
                     self._event(f"{prefix}.partial_image", {
                         "type": f"{prefix}.partial_image", "b64_json": _b64(blurred(final, partials - step)),
-                        "partial_image_index": step, "created_at": int(time.time()), **_echo(body)})
-                time.sleep(self.demo.partial_delay)
+                        "partial_image_index": step, "created_at": int(time.time()), **rules.echo(body)})
+                pause()
                 self._event(f"{prefix}.completed", {
                     "type": f"{prefix}.completed", "b64_json": _b64(final), "created_at": int(time.time()),
-                    **_echo(body), "usage": _usage(body, 1, edit)})
+                    **rules.echo(body), "usage": rules.usage(body, 1, edit)})
         except (BrokenPipeError, ConnectionResetError):
             pass
         self.close_connection = True
+
+    def _pacer(self, delay: float, events: int) -> Callable[[], None]:
+        """Waits before each event: to its share of `delay` from now, or (no delay) the server's partial_delay."""
+        started, sent = time.monotonic(), 0
+
+        def pause() -> None:
+            nonlocal sent
+            sent += 1
+            time.sleep(max(0.0, started + delay * sent / events - time.monotonic()) if delay
+                       else self.demo.partial_delay)
+        return pause
 
     def _item(self, png: bytes, fmt: Any) -> dict[str, str]:
         if fmt == "b64_json":
@@ -293,160 +301,43 @@ class DemoHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _refusal(body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
-    """What a real server refuses, in its own words: unknown models (gpt4free), OpenAI's rules for its models."""
-    model = body["model"]
-    if model not in IMAGE_MODELS:  # as gpt4free answers an unknown model
-        return 404, {"error": {"message": f"Model not found: {model}"}, "model": model}
-    for name in ("n", "seed"):
-        if body.get(name) is not None and (not isinstance(body[name], int) or isinstance(body[name], bool)):
-            return 422, {"detail": [{"loc": ["body", name], "msg": "Input should be a valid integer", "type": "int_type"}]}
-    if model in GPT_IMAGE and "response_format" in body:
-        return 400, _openai_error("Unknown parameter: 'response_format'.", "response_format", "unknown_parameter")
-    if model == "dall-e-3" and (body.get("n") or 1) > 1:
-        return 400, _openai_error("You must provide n=1 for this model.", "n")
-    if model in GPT_IMAGE and body.get("background") == "transparent" and body.get("output_format") == "jpeg":
-        return 400, _openai_error("Transparent background is not supported for the jpeg output format.", "background")
-    return None
-
-
-def _openai_error(message: str, param: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
-
-
-def _count(body: dict[str, Any]) -> int:
-    return max(1, min(MAX_N, int(body.get("n") or 1)))
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _echo(body: dict[str, Any]) -> dict[str, str]:
-    """The fields gpt-image answers with: what it actually made."""
-    quality = body.get("quality") if body.get("quality") in OUTPUT_TOKENS else "medium"
-    background = "transparent" if body.get("background") == "transparent" else "opaque"
-    size = "1024x1024" if body.get("size") in (None, "auto") else str(body["size"])
-    return {"background": background, "output_format": body.get("output_format") or "png", "quality": quality,
-            "size": size}
-
-
-def _usage(body: dict[str, Any], images: int, edit: bool) -> dict[str, Any]:
-    width, height = _size(body.get("size"))
-    output = round(OUTPUT_TOKENS[_echo(body)["quality"]] * width * height / (1024 * 1024)) * images
-    text = len(body["prompt"].split()) + 8
-    image_in = 323 * len(body.get("image") or []) if edit else 0
-    return {"input_tokens": text + image_in, "input_tokens_details": {"text_tokens": text, "image_tokens": image_in},
-            "output_tokens": output, "total_tokens": text + image_in + output}
-
-
-def _size(value: Any) -> tuple[int, int]:
+def demo_delay(text: str) -> tuple[str | None, float]:
+    """One delay flag's value, SECONDS for every model or MODEL=SECONDS for one (an argparse type)."""
+    model, _, seconds = text.rpartition("=")
     try:
-        width, height = (int(part) for part in str(value).lower().split("x"))
-        return max(64, min(width, 2048)), max(64, min(height, 2048))
+        value = float(seconds)
     except ValueError:
-        return 1024, 1024
+        raise argparse.ArgumentTypeError(f"{text!r} is not SECONDS or MODEL=SECONDS (e.g. 3 or flux=4)") from None
+    if not 0 <= value <= 3600:  # refuses nan and inf too
+        raise argparse.ArgumentTypeError(f"{text!r}: a delay is between 0 and 3600 seconds")
+    return model or None, value
 
 
-@functools.lru_cache(maxsize=16)  # the same request draws the same picture; benchmarks ask for it again and again
-def draw_image(prompt: str, model: str, width: int, height: int, seed: int = 0, grain: bool = False,
-               transparent: bool = False, image_format: str = "PNG") -> bytes:
-    """A pleasant, clearly labelled placeholder: colours from the prompt, the prompt written on it."""
-    rng = random.Random(hashlib.sha256(f"{prompt}|{model}|{seed}".encode()).digest())
-    hue = rng.random()
-    corners = [_colour(hue + shift, 0.55, value) for shift, value in ((0, 0.95), (0.08, 0.8), (0.5, 0.55), (0.6, 0.35))]
-    image = Image.new("RGB", (2, 2))
-    image.putdata(corners)
-    image = image.resize((width, height), Image.Resampling.BICUBIC)
-    _draw_circles(image, rng, hue)
-    if grain:  # a photo-like, barely compressible texture for benchmarks
-        noise = Image.merge("RGB", [Image.effect_noise((width, height), 40) for _ in range(3)])
-        image = ImageChops.add(ImageChops.multiply(image, Image.new("RGB", image.size, (200,) * 3)), noise, 1.0, -40)
-    _draw_label(image, prompt)
-    if transparent:  # the picture on a round card, its corners see-through
-        card = Image.new("L", image.size, 0)
-        ImageDraw.Draw(card).rounded_rectangle((0, 0, width - 1, height - 1), radius=min(width, height) // 5, fill=255)
-        image = image.convert("RGBA")
-        image.putalpha(card)
-    return _encode(image, image_format)
-
-
-def _encode(image: Image.Image, image_format: str) -> bytes:
-    out = io.BytesIO()
-    if image_format == "PNG":
-        image.save(out, "PNG", compress_level=1)
-    else:
-        (image if image_format == "WEBP" else image.convert("RGB")).save(out, image_format, quality=90)
-    return out.getvalue()
-
-
-def blurred(data: bytes, strength: int) -> bytes:
-    """A partial image: the finished one, blurred (more for earlier partials), as the audience watches it sharpen."""
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return _encode(image.filter(ImageFilter.GaussianBlur(radius=6 * strength)), image.format or "PNG")
-
-
-def draw_edit(source: bytes, mask: bytes | None, prompt: str, model: str, width: int, height: int,
-              image_format: str = "PNG") -> bytes:
-    """An edit: the input image, the masked area (transparent in the mask) shaded, and the prompt written on it."""
-    with Image.open(io.BytesIO(source)) as opened:
-        image = opened.convert("RGB").resize((width, height))
-    if mask:
-        with Image.open(io.BytesIO(mask)) as opened:
-            alpha = opened.convert("RGBA").resize((width, height)).getchannel("A")
-        editable = alpha.point(lambda value: 255 if value == 0 else 0)
-        image.paste(Image.new("RGB", image.size, (255, 80, 160)), (0, 0),
-                    editable.point(lambda value: value * 45 // 100))
-    _draw_label(image, "edit: " + prompt)
-    return _encode(image, image_format)
-
-
-def _colour(hue: float, saturation: float, value: float) -> tuple[int, int, int]:
-    red, green, blue = colorsys.hsv_to_rgb(hue % 1.0, saturation, value)
-    return int(red * 255), int(green * 255), int(blue * 255)
-
-
-def _draw_circles(image: Image.Image, rng: random.Random, hue: float) -> None:
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    edge = min(image.size)
-    for _ in range(7):
-        radius = rng.uniform(0.08, 0.3) * edge
-        x, y = rng.uniform(0, image.width), rng.uniform(0, image.height)
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                     fill=_colour(hue + rng.uniform(-0.15, 0.15), 0.5, 1.0) + (70,))
-    image.paste(overlay, (0, 0), overlay)
-
-
-def _draw_label(image: Image.Image, prompt: str) -> None:
-    """The demo mark and the prompt. Not the model: pages name it beside each image, and a blind vote must not."""
-    draw = ImageDraw.Draw(image)
-    edge = min(image.size)
-    big = ImageFont.load_default(size=max(10, edge // 14))
-    small = ImageFont.load_default(size=max(8, edge // 28))
-    margin = edge // 16
-    draw.text((margin, margin), "DEMO · not AI", font=big, fill="white", stroke_width=max(1, edge // 256),
-              stroke_fill=(0, 0, 0))
-    lines = textwrap.wrap(prompt, width=max(12, image.width // max(1, edge // 50)))[:6]
-    y = image.height - margin - len(lines) * edge // 22
-    for line in lines:
-        draw.text((margin, y), line, font=small, fill="white", stroke_width=1, stroke_fill=(0, 0, 0))
-        y += edge // 22
+def delay_options(given: list[tuple[str | None, float]] | None) -> dict[str, Any]:
+    """DemoImageServer's `delay` and `model_delays` from the delay flags given; for each, the last one counts."""
+    given = given or []
+    return {"delay": next((seconds for model, seconds in reversed(given) if model is None), 0.0),
+            "model_delays": {model: seconds for model, seconds in given if model is not None}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Proofsheet's demo image server (draws placeholders, not AI).")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1337)
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before answering")
+    parser.add_argument("--delay", type=demo_delay, action="append", metavar="[MODEL=]SECONDS",
+                        help="seconds each generation takes, streamed partial images spread over them; repeat with "
+                             "MODEL=SECONDS for one model's own (e.g. --delay 1 --delay flux=4)")
     parser.add_argument("--grain", action="store_true", help="photo-like texture: larger, realistic files")
     parser.add_argument("--partial-delay", type=float, default=0.4, help="seconds between streamed partial images")
     parser.add_argument("--api-key", help="refuse /v1 calls without this key (to try keys out)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    server = DemoImageServer(args.host, args.port, args.delay, args.grain, partial_delay=args.partial_delay,
-                             api_key=args.api_key)
+    server = DemoImageServer(args.host, args.port, grain=args.grain, partial_delay=args.partial_delay,
+                             api_key=args.api_key, **delay_options(args.delay))
     log.info("Demo image server at %s", server.api_base)
     try:
         server.httpd.serve_forever()

@@ -1,27 +1,34 @@
-import base64
-import io
-import os
-import socket
+"""Fixtures, in the flaskr manner: each test gets fresh apps and servers, and each is closed when the test ends.
+
+Helpers that are not fixtures live in tests/support (`from tests.support import png_bytes, free_port, ...`).
+"""
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
-from PIL import Image
 
-from flask.testing import FlaskClient
-
-from app import close_app, create_app
+from app import close_app
 from proofsheet.demo_server import DemoImageServer
 from tests.fake_server import FakeImageServer
+from tests.support import LiveApp, new_app
 
 
 @pytest.fixture
-def demo_server():
-    with DemoImageServer() as server:
-        yield server
+def start_demo():
+    """Starts a demo image server with the options given (delays, a key...); all are stopped when the test ends."""
+    started = []
+
+    def start(**options) -> DemoImageServer:
+        started.append(DemoImageServer(**options).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def demo_server(start_demo):
+    return start_demo()
 
 
 @pytest.fixture
@@ -31,37 +38,62 @@ def fake_server():
     server.stop()
 
 
-class BufferedClient(FlaskClient):
-    """Reads every answer whole and closes it, so that files the app sends are closed too."""
-
-    def open(self, *args, **kwargs):
-        kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
-
-
-_apps_made = []
-
-
-def make_app(tmp_path, api_base, **config):
-    settings = {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "API_BASE": api_base, "TIMEOUT": 10,
-                "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test"}
-    settings.update(config)
-    app = create_app(settings)
-    app.test_client_class = BufferedClient
-    _apps_made.append(app)
-    return app
-
-
-@pytest.fixture(autouse=True)
-def close_apps():
-    """Each app a test made lets go of its data folder at the end, as a stopped process would."""
-    yield
-    while _apps_made:
-        close_app(_apps_made.pop())
+@pytest.fixture
+def hanging_server():
+    """An image server that never answers: it holds each generation until the client hangs up (or 60 s pass)."""
+    server = FakeImageServer()
+    server.hang(limit=60)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def app(tmp_path, demo_server):
+def small_disk(tmp_path):
+    """A real 8 MB filesystem (tmpfs) to fill up and to make read-only, as a full or locked-down disk is."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"this test needs to mount a small tmpfs (as root): {mounted.stderr}"
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def make_app():
+    """Builds an app: `make_app(tmp_path, api_base, **config)`. Each lets go of its data folder when the test ends,
+    as a stopped process would."""
+    made = []
+
+    def make(tmp_path, api_base, **config):
+        made.append(new_app(tmp_path, api_base, **config))
+        return made[-1]
+
+    yield make
+    for app in reversed(made):
+        close_app(app)
+
+
+@pytest.fixture
+def serve_app(make_app, start_demo):
+    """Serves an app on a real loopback socket: `serve_app(app, port=0)` gives a LiveApp (its `.url`).
+
+    Asks for make_app and start_demo so that, at the end, the servers stop before their apps close and before the
+    demo servers they call stop.
+    """
+    served = []
+
+    def serve(app, port=0) -> LiveApp:
+        served.append(LiveApp(app, port))
+        return served[-1]
+
+    yield serve
+    for live in reversed(served):
+        live.stop()
+
+
+@pytest.fixture
+def app(tmp_path, make_app, demo_server):
     return make_app(tmp_path, demo_server.api_base)
 
 
@@ -71,72 +103,10 @@ def client(app):
 
 
 @pytest.fixture
-def fake_app(tmp_path, fake_server):
+def fake_app(tmp_path, make_app, fake_server):
     return make_app(tmp_path, fake_server.api_base, TIMEOUT=2)
 
 
 @pytest.fixture
 def fake_client(fake_app):
     return fake_app.test_client()
-
-
-def png_bytes(width=64, height=48, colour=(200, 80, 40)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(out, "PNG")
-    return out.getvalue()
-
-
-def png_base64(width=64, height=48, colour=(200, 80, 40)) -> str:
-    return base64.b64encode(png_bytes(width, height, colour)).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_app_process(data_dir, api_base, *args, env=None, log_path=None, port=None):
-    """`python app.py` in its own process, as a person starts it; returns (process, url) once it answers.
-
-    What it prints goes to `log_path` when given, so a test can read its start-up lines. With `api_base` None, no
-    --api-base is given (the environment or a --server names the image server).
-    """
-    port = port or free_port()
-    environment = {**os.environ, "PROOFSHEET_DATA": str(data_dir), **(env or {})}
-    output = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    given = ["--api-base", api_base] if api_base else []
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *given, *args],
-                               cwd=ROOT, env=environment, stdout=output, stderr=output)
-    if log_path:
-        output.close()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        if process.poll() is not None:
-            raise AssertionError(f"the app exited at start with {process.returncode}")
-        try:
-            requests.get(url + "/generations", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the app did not start within 10 seconds")
-
-
-def run_app_command(*args, env=None, timeout=30):
-    """`python app.py ARGS` run to its end: (exit code, everything it printed)."""
-    completed = subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                               capture_output=True, text=True, timeout=timeout)
-    return completed.returncode, completed.stdout + completed.stderr
-
-
-def stop_process(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)

@@ -6,13 +6,11 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
+from proofsheet.loopback import LoopbackHandler, LoopbackServer
 
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # many clients at once (a burst of generations) must not overflow the listen backlog
 
 @dataclass
 class Reply:
@@ -28,15 +26,12 @@ class FakeImageServer:
     def __init__(self) -> None:
         self.replies: dict[tuple[str, str], Reply | Callable[[BaseHTTPRequestHandler], None]] = {}
         self.received: list[dict[str, Any]] = []
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.httpd = _Server(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.httpd = LoopbackServer(type("Handler", (_Handler,), {"fake": self}))
+        self.httpd.start("fake-image-server")
 
     @property
     def base_url(self) -> str:
-        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        return self.httpd.base_url
 
     @property
     def api_base(self) -> str:
@@ -85,17 +80,12 @@ class FakeImageServer:
         self.on_call(method, path, respond)
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.stop()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     fake: FakeImageServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms wait for a delayed ACK
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    server_version = "FakeImageServer/1"
 
     def do_GET(self) -> None:
         self._answer("GET")
@@ -104,8 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         self.fake.received.append({"method": method, "path": self.path, "headers": dict(self.headers), "body": raw})
         reply = self.fake.replies.get((method, self.path.split("?")[0]))
         if reply is None:

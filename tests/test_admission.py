@@ -12,8 +12,7 @@ import requests
 from proofsheet.results import Problem
 from proofsheet.running.admission import Admission, Place
 from proofsheet.upstream.cancellation import Flights
-from tests.conftest import make_app, png_bytes, start_app_process, stop_process
-from tests.test_faults_process import hanging_server, wait_until  # noqa: F401 (hanging_server is a fixture)
+from tests.support import png_bytes, start_app_process, stop_process, wait_until
 
 
 def admission(limit=1):
@@ -102,7 +101,7 @@ BUSY_PATHS = [
 
 
 @pytest.mark.parametrize("method, path, sent, status", BUSY_PATHS)
-def test_with_every_place_taken_each_path_is_refused_as_busy_and_the_server_is_not_asked(
+def test_with_every_place_taken_each_path_is_refused_as_busy_and_the_server_is_not_asked(make_app,
         tmp_path, demo_server, method, path, sent, status):
     app = make_app(tmp_path, demo_server.api_base, MAX_IN_FLIGHT=1)
     sent = {name: value() if callable(value) else value for name, value in sent.items()}
@@ -115,7 +114,7 @@ def test_with_every_place_taken_each_path_is_refused_as_busy_and_the_server_is_n
     assert demo_server.requests_seen == []
 
 
-def test_a_stream_asked_for_while_every_place_is_taken_ends_with_a_busy_error_event(tmp_path, demo_server):
+def test_a_stream_asked_for_while_every_place_is_taken_ends_with_a_busy_error_event(make_app, tmp_path, demo_server):
     app = make_app(tmp_path, demo_server.api_base, MAX_IN_FLIGHT=1)
     with app.extensions["runner"].place():
         answer = app.test_client().post("/api/generate", json={"prompt": "streamed", "stream": True})
@@ -165,7 +164,7 @@ def test_a_v1_caller_who_walks_away_frees_the_upstream_socket_and_the_place(tmp_
         stop_process(process)
 
 
-def test_a_page_beyond_the_live_listeners_is_told_busy_and_when_to_try_again(tmp_path, demo_server):
+def test_a_page_beyond_the_live_listeners_is_told_busy_and_when_to_try_again(make_app, tmp_path, demo_server):
     answer = make_app(tmp_path, demo_server.api_base, LIVE_PAGES=0).test_client().get("/api/events")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.get_json()["error"]["kind"] == "busy"

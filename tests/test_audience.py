@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 from proofsheet.demo_server import DemoImageServer
-from tests.conftest import make_app
 
 NAMES = ("flux", "sdxl-turbo", "dall-e-3", "default")
 
@@ -221,7 +220,7 @@ def test_saved_prompts_are_kept_by_name_and_replaced_by_name(client):
     assert client.post("/api/prompts", json={"name": "x", "prompt": "   "}).status_code == 400
 
 
-def test_votes_stars_and_prompts_survive_a_restart(tmp_path, demo_server):
+def test_votes_stars_and_prompts_survive_a_restart(make_app, tmp_path, demo_server):
     app = make_app(tmp_path, demo_server.api_base)
     client = app.test_client()
     body = start_round(client).get_json()
@@ -253,7 +252,7 @@ def test_the_history_names_no_contender_before_the_vote_and_every_one_after(clie
     assert all(f'href="/generations/{generation_id}"' in card for generation_id, card in zip(ids, shown))
 
 
-def test_a_round_opened_while_its_contenders_run_waits_for_every_image_before_the_vote(tmp_path):
+def test_a_round_opened_while_its_contenders_run_waits_for_every_image_before_the_vote(make_app, tmp_path):
     with DemoImageServer(model_delays={"sdxl-turbo": 2.0}) as demo:
         client = make_app(tmp_path, demo.api_base).test_client()
         running = threading.Thread(target=start_round, args=(client,))

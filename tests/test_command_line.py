@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from proofsheet import settings
-from tests.conftest import free_port, run_app_command, start_app_process, stop_process
+from tests.support import free_port, run_app_command, start_app_process, stop_process
 
 
 @pytest.mark.parametrize("port, said", [

@@ -8,7 +8,7 @@ import time
 import requests
 from PIL import Image
 
-from tests.conftest import make_app, start_app_process
+from tests.support import start_app_process
 
 WRITERS = 6
 KILL_ROUNDS = 3
@@ -47,7 +47,7 @@ def kill_while_writing(data_dir, api_base, answered):
     assert len(answered) >= before + 8, "too few generations finished before the kill"
 
 
-def test_sigkill_while_writing_leaves_every_listed_generation_whole(tmp_path, demo_server):
+def test_sigkill_while_writing_leaves_every_listed_generation_whole(make_app, tmp_path, demo_server):
     data_dir = tmp_path / "data"
     answered = []
     for _ in range(KILL_ROUNDS):

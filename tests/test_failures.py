@@ -9,7 +9,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conftest import free_port, make_app, png_base64, png_bytes
+from tests.support import free_port, png_base64, png_bytes
 from tests.fake_server import close_mid_body
 
 GEN = "/v1/images/generations"
@@ -205,7 +205,7 @@ def tiff_bytes():
 
 
 @pytest.fixture
-def capped_client(tmp_path, fake_server):
+def capped_client(make_app, tmp_path, fake_server):
     return make_app(tmp_path, fake_server.api_base, TIMEOUT=2, IMAGE_TIMEOUT=1,
                     MAX_RESPONSE_BYTES=2 * 1024 * 1024).test_client()
 
@@ -233,7 +233,7 @@ def test_failure_is_reported_by_the_api(capped_client, fake_server, name, behave
     assert words[-1].replace("&#34;", '"') in error["message"]
 
 
-def test_server_not_running_names_the_url_tried_and_how_to_start_gpt4free(tmp_path):
+def test_server_not_running_names_the_url_tried_and_how_to_start_gpt4free(make_app, tmp_path):
     port = free_port()
     client = make_app(tmp_path, f"http://127.0.0.1:{port}/v1").test_client()
     page = client.post("/generate", data={"prompt": "a cat"}, follow_redirects=True).get_data(as_text=True)
@@ -257,7 +257,7 @@ def test_partial_success_shows_the_good_images_and_says_what_was_wrong(fake_clie
     assert [image["error"] is None for image in body["images"]] == [True, False, False]
 
 
-def test_image_url_too_large_is_refused_while_streaming(tmp_path, fake_server):
+def test_image_url_too_large_is_refused_while_streaming(make_app, tmp_path, fake_server):
     fake_server.on("GET", "/big.png", body=png_bytes() + b"\0" * 3_000_000, content_type="image/png", send_length=False)
     fake_server.on_generate(json_body={"data": [{"url": "/big.png"}]})
     client = make_app(tmp_path, fake_server.api_base, MAX_IMAGE_BYTES=1024 * 1024).test_client()

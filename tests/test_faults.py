@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from proofsheet.history import files as files_module
-from tests.conftest import free_port, make_app, png_base64
+from tests.support import free_port, png_base64
 
 KEY = "sk-proj-Secret0123456789abcdef"
 
@@ -41,7 +41,7 @@ def everything_a_person_can_see(client, generation_id):
     ])
 
 
-def test_a_key_the_server_echoes_back_is_hidden_everywhere(tmp_path, fake_server, caplog):
+def test_a_key_the_server_echoes_back_is_hidden_everywhere(make_app, tmp_path, fake_server, caplog):
     fake_server.on_call("POST", "/v1/images/generations", echo_headers)
     client = make_app(tmp_path, fake_server.api_base, API_KEY=KEY).test_client()
     with caplog.at_level(logging.DEBUG):
@@ -54,7 +54,7 @@ def test_a_key_the_server_echoes_back_is_hidden_everywhere(tmp_path, fake_server
     assert KEY not in caplog.text
 
 
-def test_a_key_echoed_in_an_error_is_hidden(tmp_path, fake_server):
+def test_a_key_echoed_in_an_error_is_hidden(make_app, tmp_path, fake_server):
     fake_server.on_generate(status=401, json_body={"error": {"message": f"Incorrect API key provided: {KEY}"}})
     client = make_app(tmp_path, fake_server.api_base, API_KEY=KEY).test_client()
     answer = client.post("/api/generate", json={"prompt": "echo"})
@@ -63,7 +63,7 @@ def test_a_key_echoed_in_an_error_is_hidden(tmp_path, fake_server):
     assert KEY.encode() not in everything_a_person_can_see(client, answer.get_json()["id"])
 
 
-def test_credentials_in_the_base_url_are_sent_but_never_shown(tmp_path, fake_server):
+def test_credentials_in_the_base_url_are_sent_but_never_shown(make_app, tmp_path, fake_server):
     fake_server.on_call("POST", "/v1/images/generations", echo_headers)
     base = fake_server.api_base.replace("http://", "http://alice:hunter22@")
     client = make_app(tmp_path, base).test_client()
@@ -90,7 +90,7 @@ def test_only_loopback_names_and_addresses_are_served(client, host, served):
             assert "--allow-host" in response.get_data(as_text=True)
 
 
-def test_a_name_the_person_allowed_is_served(tmp_path, demo_server):
+def test_a_name_the_person_allowed_is_served(make_app, tmp_path, demo_server):
     client = make_app(tmp_path, demo_server.api_base, ALLOWED_HOSTS=["demo.lan"]).test_client()
     assert client.get("/", headers={"Host": "demo.lan:5000"}).status_code == 200
 
@@ -173,7 +173,7 @@ def message_of(response):
 
 
 @pytest.fixture
-def unreachable_client(tmp_path):
+def unreachable_client(make_app, tmp_path):
     """Every valid request reaches for a server that refuses at once, so the fuzzing is fast."""
     return make_app(tmp_path, f"http://127.0.0.1:{free_port()}/v1").test_client()
 
@@ -245,7 +245,7 @@ def test_fuzzed_server_entries_are_refused_with_a_message_and_add_nothing(unreac
      "not_images_api", "an HTML page"),
     ({"status": 401, "json_body": {"error": {"message": "bad key"}}}, "key_refused", "refused the API key"),
 ])
-def test_health_is_green_only_for_an_images_api(tmp_path, fake_server, reply, state, words):
+def test_health_is_green_only_for_an_images_api(make_app, tmp_path, fake_server, reply, state, words):
     fake_server.on("GET", "/v1/models", **reply)
     fake_server.on("GET", "/models", **reply)
     base = fake_server.base_url if state == "not_images_api" else fake_server.api_base

@@ -8,18 +8,9 @@ import time
 import pytest
 import requests
 
-from tests.conftest import free_port, run_app_command, start_app_process, stop_process
-from tests.fake_server import FakeImageServer
+from tests.support import fill, free_port, run_app_command, start_app_process, stop_process, wait_until
 
 IN_FLIGHT = 64
-
-
-@pytest.fixture
-def hanging_server():
-    server = FakeImageServer()
-    server.hang(limit=60)
-    yield server
-    server.stop()
 
 
 def raw_generate(url, prompt, client_ref):
@@ -41,15 +32,6 @@ def read_status(sock):
             break
         head += chunk
     return int(head.split(b" ", 2)[1]), head
-
-
-def wait_until(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_pages_answer_within_a_second_while_64_slow_generations_wait_and_cancel_frees_the_upstream(
@@ -262,36 +244,6 @@ def test_an_unreachable_server_is_a_warning_and_proofsheet_starts_anyway(tmp_pat
         assert len(warning) == 1 and "WARNING" in warning[0] and "Proofsheet is running" in warning[0]
     finally:
         stop_process(process)
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 8 MB filesystem (tmpfs) to fill up and to make read-only, as a full or locked-down disk is."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
-    assert mounted.returncode == 0, f"this test needs to mount a small tmpfs (as root): {mounted.stderr}"
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(folder, leave_free):
-    """Fill the disk with 16 KB files, then free `leave_free` bytes of them again."""
-    fillers = []
-    number = 0
-    while True:
-        path = folder / f"filler-{number}"
-        try:
-            path.write_bytes(b"\0" * 16384)
-        except OSError:
-            path.unlink(missing_ok=True)
-            break
-        fillers.append(path)
-        number += 1
-    for path in fillers[:leave_free // 16384]:
-        path.unlink()
-    return fillers[leave_free // 16384:]
 
 
 def test_a_full_disk_is_said_plainly_and_nothing_is_left_running_or_half_written(small_disk, demo_server):

@@ -14,7 +14,7 @@ import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from proofsheet.upstream import sse
-from tests.conftest import ROOT, free_port, make_app, png_base64, png_bytes, start_app_process, stop_process
+from tests.support import ROOT, free_port, png_base64, png_bytes, start_app_process, stop_process
 from tests.fake_server import FakeImageServer
 
 ANSWER = {"created": 1, "data": [{"b64_json": png_base64()}]}
@@ -155,7 +155,7 @@ ids = st.one_of(
 
 
 @pytest.fixture
-def rows(tmp_path, upstream):
+def rows(make_app, tmp_path, upstream):
     """An app with a generation, a comparison and a blind vote in its history, for ids to name (or miss)."""
     client = make_app(tmp_path, upstream.api_base).test_client()
     client.post("/api/generate", json={"prompt": "one"})

@@ -14,7 +14,6 @@ from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.store import Store
 from proofsheet.images import verify_image
 from proofsheet.results import GenerationResult, ImageItem
-from tests.conftest import make_app
 
 IMG_SRC = re.compile(r'<img src="/images/([0-9a-f]{64})\.png"')
 
@@ -23,7 +22,7 @@ def api_generate(client, prompt="a cat", **fields):
     return client.post("/api/generate", json={"prompt": prompt, "response_format": "b64_json", **fields}).get_json()
 
 
-def test_history_survives_a_restart(tmp_path, demo_server):
+def test_history_survives_a_restart(make_app, tmp_path, demo_server):
     first_app = make_app(tmp_path, demo_server.api_base)
     kept = api_generate(first_app.test_client(), "kept across restarts")
     first_app.extensions["store"].close()  # the first process ends: its lock on the folder goes with it
@@ -203,7 +202,7 @@ def b64(data: bytes) -> str:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(count=st.integers(1, 3), indent=st.sampled_from([None, 2, "\t"]), escaped_slashes=st.booleans(),
        wrapped=st.booleans(), repeat_first=st.booleans(), extra=st.text(max_size=20))
-def test_the_raw_response_is_kept_byte_for_byte_and_each_images_base64_only_once(
+def test_the_raw_response_is_kept_byte_for_byte_and_each_images_base64_only_once(make_app, 
         tmp_path_factory, fake_server, count, indent, escaped_slashes, wrapped, repeat_first, extra):
     pictures = [noisy_png(seed) for seed in range(count)]
     encoded = [b64(picture) for picture in pictures]
@@ -241,7 +240,7 @@ def test_a_raw_response_whose_image_file_went_missing_says_so(client, tmp_path):
     assert answer.status_code == 404 and "--check" in answer.get_data(as_text=True)
 
 
-def test_a_streamed_answer_is_kept_byte_for_byte_and_its_final_image_once(tmp_path, fake_server):
+def test_a_streamed_answer_is_kept_byte_for_byte_and_its_final_image_once(make_app, tmp_path, fake_server):
     partials = [noisy_png(seed) for seed in (1, 2)]  # the same size: their base64 begins like the final image's
     final = noisy_png(3)
     events = [{"type": "image_generation.partial_image", "partial_image_index": n, "b64_json": b64(p)}

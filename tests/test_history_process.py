@@ -7,8 +7,7 @@ import pytest
 import requests
 
 from proofsheet.history.migrations import MIGRATIONS
-from tests.conftest import run_app_command, start_app_process, stop_process
-from tests.test_faults_process import hanging_server, wait_until  # noqa: F401 (a fixture; for tests/support)
+from tests.support import run_app_command, start_app_process, stop_process, wait_until
 
 
 def check(data):

@@ -6,7 +6,7 @@ import pytest
 from proofsheet.asking.asked_vs_got import asked_vs_got
 from proofsheet.asking.generation import GenerationRequest, parse_request
 from proofsheet.upstream.client import ImageServerClient
-from tests.conftest import png_base64, png_bytes
+from tests.support import png_base64, png_bytes
 from tests.fake_server import FakeImageServer
 
 

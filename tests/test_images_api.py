@@ -13,8 +13,7 @@ from PIL import Image
 from proofsheet.demo_server import DemoImageServer
 from proofsheet.history.prices import PriceTable
 from proofsheet.upstream import sse
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, png_base64, png_bytes
+from tests.support import LiveApp, png_base64, png_bytes
 
 
 def generate(client, **body):
@@ -204,7 +203,7 @@ def test_provider_rows_are_not_offered_as_models(client):
 # -- streaming ----------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def streaming_app(tmp_path):
+def streaming_app(make_app, tmp_path):
     with DemoImageServer(partial_delay=0.3) as server:
         live = LiveApp(make_app(tmp_path, server.api_base))
         live.demo = server

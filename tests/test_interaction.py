@@ -6,7 +6,7 @@ import shlex
 from proofsheet.upstream.models import ModelCatalog, ordered_models
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.web.snippets import curl_command, python_snippet
-from tests.conftest import free_port, make_app
+from tests.support import free_port
 
 
 def test_models_lists_image_models_first_and_recent_ones_on_top(client):
@@ -41,7 +41,7 @@ def test_model_list_is_cached_and_refreshed_on_request(fake_server):
     assert listings() == 3
 
 
-def test_models_when_the_server_is_down_say_so_and_offer_no_model_that_failed(tmp_path):
+def test_models_when_the_server_is_down_say_so_and_offer_no_model_that_failed(make_app, tmp_path):
     client = make_app(tmp_path, f"http://127.0.0.1:{free_port()}/v1").test_client()
     client.post("/api/generate", json={"prompt": "x", "model": "flxu"})
     answer = client.get("/api/models").get_json()
@@ -49,7 +49,7 @@ def test_models_when_the_server_is_down_say_so_and_offer_no_model_that_failed(tm
     assert answer["models"] == []  # the typo produced no image, so it is not offered as recent
 
 
-def test_api_compare_runs_every_model_in_parallel(tmp_path):
+def test_api_compare_runs_every_model_in_parallel(make_app, tmp_path):
     from proofsheet.demo_server import DemoImageServer
 
     with DemoImageServer(delay=1.0) as slow:
@@ -130,7 +130,7 @@ def test_curl_command_and_python_snippet_carry_the_request_exactly(demo_server):
     assert demo_server.requests_seen[-1] == body
 
 
-def test_api_key_is_a_placeholder_in_the_snippets(tmp_path, demo_server):
+def test_api_key_is_a_placeholder_in_the_snippets(make_app, tmp_path, demo_server):
     client = make_app(tmp_path, demo_server.api_base, API_KEY="sk-live-123").test_client()
     location = client.post("/generate", data={"prompt": "x"}).headers["Location"]
     page = client.get(location).get_data(as_text=True)

@@ -5,9 +5,8 @@ import time
 
 import pytest
 import requests
+from tests.support import LiveApp, png_base64, png_bytes
 
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, png_base64, png_bytes
 
 PNG = png_bytes(64, 48)
 STREAM = "".join(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n" for event in [
@@ -43,7 +42,7 @@ def uvicorn_like(fake_server):
 
 
 @pytest.fixture
-def live(tmp_path, uvicorn_like):
+def live(make_app, tmp_path, uvicorn_like):
     app = LiveApp(make_app(tmp_path, uvicorn_like.api_base))
     yield app
     app.stop()

@@ -5,8 +5,8 @@ import io
 
 import pytest
 import requests
+from tests.support import start_app_process, stop_process
 
-from tests.conftest import make_app, start_app_process, stop_process
 
 PORT = "5000"
 ORIGINS = [
@@ -63,7 +63,7 @@ TOKENS = [
 
 
 @pytest.mark.parametrize("method, path, sent, token_free", TOKENS)
-def test_only_routes_declared_token_free_are_served_without_a_csrf_token(tmp_path, demo_server, method, path, sent,
+def test_only_routes_declared_token_free_are_served_without_a_csrf_token(make_app, tmp_path, demo_server, method, path, sent,
                                                                           token_free):
     client = make_app(tmp_path, demo_server.api_base, WTF_CSRF_ENABLED=True).test_client()
     answer = client.open(path, method=method, **sent)
@@ -74,7 +74,7 @@ def test_only_routes_declared_token_free_are_served_without_a_csrf_token(tmp_pat
     ("http://demo.lan:5000", True), ("http://DEMO.LAN:5000", True), ("http://demo.lan:6000", False),
     ("http://other.lan:5000", False), ("http://sub.demo.lan:5000", False),
 ])
-def test_names_allowed_with_allow_host_are_own_origins_on_the_same_port(tmp_path, demo_server, origin, accepted):
+def test_names_allowed_with_allow_host_are_own_origins_on_the_same_port(make_app, tmp_path, demo_server, origin, accepted):
     client = make_app(tmp_path, demo_server.api_base, ALLOWED_HOSTS=["demo.lan"]).test_client()
     answer = client.get("/api/generations", headers={"Origin": origin}, environ_overrides={"SERVER_PORT": PORT})
     assert (answer.status_code == 200) is accepted

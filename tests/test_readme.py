@@ -1,7 +1,7 @@
 """The README's commands are the ones CI runs."""
 import re
+from tests.support import ROOT
 
-from tests.conftest import ROOT
 
 
 def readme_command(section):

@@ -10,8 +10,7 @@ import openai
 import pytest
 import requests
 
-from tests.browser.conftest import LiveApp
-from tests.conftest import ROOT, free_port, make_app, run_app_command, start_app_process, stop_process
+from tests.support import ROOT, LiveApp, free_port, run_app_command, start_app_process, stop_process
 
 LOOP_WORDS = "This image server's address is Proofsheet's own"
 
@@ -63,7 +62,7 @@ def test_an_image_server_at_proofsheets_own_address_stops_start_up_in_one_line(t
 
 
 @pytest.fixture
-def pointed_at_itself(tmp_path):
+def pointed_at_itself(make_app, tmp_path):
     """A Proofsheet whose image server is its own address, as a server kept from an earlier start on another
     port, or a tunnel, can make it: start-up's check cannot see every such path, so the requests themselves tell."""
     port = free_port()
@@ -104,7 +103,7 @@ def test_adding_proofsheets_own_address_as_a_server_is_refused_with_why(pointed_
     assert [one["name"] for one in requests.get(live.url + "/api/servers", timeout=5).json()["servers"]] == ["default"]
 
 
-def test_two_proofsheets_pointed_at_each_other_stop_at_the_first_that_hears_itself(tmp_path):
+def test_two_proofsheets_pointed_at_each_other_stop_at_the_first_that_hears_itself(make_app, tmp_path):
     first_port, second_port = free_port(), free_port()
     first = LiveApp(make_app(tmp_path / "first", f"http://127.0.0.1:{second_port}/v1", TIMEOUT=30), port=first_port)
     second = LiveApp(make_app(tmp_path / "second", f"http://127.0.0.1:{first_port}/v1", TIMEOUT=30), port=second_port)

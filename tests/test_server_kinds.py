@@ -3,7 +3,7 @@ word on which of its models make images. (The real servers themselves are in tes
 import pytest
 
 from proofsheet.upstream.dialects import asked_body, provider_route
-from tests.conftest import png_base64
+from tests.support import png_base64
 
 GPT4FREE = "http://127.0.0.1:1337/v1/images/generations"
 

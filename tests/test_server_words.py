@@ -8,8 +8,8 @@ import re
 import time
 
 import pytest
+from tests.support import png_base64, png_bytes
 
-from tests.conftest import make_app, png_base64, png_bytes
 
 GEN = "/v1/images/generations"
 COOLDOWN = ("No deployments available for selected model, Try again in 5 seconds. Passed model=painter. "
@@ -111,7 +111,7 @@ def test_a_usage_of_zeros_is_not_shown_as_tokens(fake_client, fake_server, usage
     (answer(200, {"object": "list"}), "(GET /models gave JSON without a model list)"),
     (answer(404, {"detail": "Not Found"}), "(GET /models gave 404 Not Found)."),
 ])
-def test_health_and_the_servers_page_quote_the_server_when_models_fail(tmp_path, fake_server, reply, words):
+def test_health_and_the_servers_page_quote_the_server_when_models_fail(make_app, tmp_path, fake_server, reply, words):
     fake_server.on_call("GET", "/v1/models", reply)
     client = make_app(tmp_path, fake_server.api_base).test_client()
     assert words in client.get("/healthz").get_json()["image_server"]["error"]
@@ -123,7 +123,7 @@ def test_health_and_the_servers_page_quote_the_server_when_models_fail(tmp_path,
     (None, "it refused the API key (PROOFSHEET_API_KEY, which is not set). It said: Authentication Error"),
     ("sk-wrong-0000", "it refused the API key (PROOFSHEET_API_KEY). It said: Authentication Error"),
 ])
-def test_a_refused_key_names_the_variable_the_server_reads(tmp_path, fake_server, key, words):
+def test_a_refused_key_names_the_variable_the_server_reads(make_app, tmp_path, fake_server, key, words):
     fake_server.on_call("GET", "/v1/models", answer(401, {"error": {"message": "Authentication Error, sk-wrong-0000"}}))
     client = make_app(tmp_path, fake_server.api_base, API_KEY=key).test_client()
     health = client.get("/healthz").get_json()["image_server"]
@@ -131,7 +131,7 @@ def test_a_refused_key_names_the_variable_the_server_reads(tmp_path, fake_server
     assert key is None or key not in health["error"]  # the server echoed it: masked
 
 
-def test_a_named_server_says_its_own_variable(tmp_path, demo_server, fake_server, monkeypatch):
+def test_a_named_server_says_its_own_variable(make_app, tmp_path, demo_server, fake_server, monkeypatch):
     monkeypatch.delenv("PROOFSHEET_API_KEY_LITE", raising=False)
     fake_server.on_call("GET", "/v1/models", answer(401, {"error": {"message": "No api key passed in."}}))
     client = make_app(tmp_path, demo_server.api_base, SERVERS=[("lite", fake_server.api_base)]).test_client()
@@ -139,7 +139,7 @@ def test_a_named_server_says_its_own_variable(tmp_path, demo_server, fake_server
     assert "(PROOFSHEET_API_KEY_LITE, which is not set). It said: No api key passed in." in health["error"]
 
 
-def test_a_server_added_with_a_key_variable_names_it_when_the_key_is_refused(tmp_path, fake_server, monkeypatch):
+def test_a_server_added_with_a_key_variable_names_it_when_the_key_is_refused(make_app, tmp_path, fake_server, monkeypatch):
     monkeypatch.setenv("LITELLM_TEST_KEY", "sk-test-1111")
     fake_server.on_generate(json_body={"data": [{"b64_json": png_base64()}]})
     fake_server.on_call("GET", "/v1/models", answer(200, {"data": [{"id": "painter"}]}))

@@ -15,8 +15,7 @@ import requests
 from proofsheet.demo_server import DemoImageServer
 from proofsheet.redaction import RedactingFilter
 from proofsheet.upstream.servers import KEYS_FILE, SERVERS_FILE
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, run_app_command, start_app_process, stop_process
+from tests.support import LiveApp, run_app_command, start_app_process, stop_process
 
 KEY = "sk-second-server-secret-0123456789"
 
@@ -29,7 +28,7 @@ def keyed_server():
 
 
 @pytest.fixture
-def two(tmp_path, demo_server, keyed_server):
+def two(make_app, tmp_path, demo_server, keyed_server):
     """An app on the demo server with the keyed one added through the API."""
     app = make_app(tmp_path, demo_server.api_base)
     client = app.test_client()
@@ -93,7 +92,7 @@ def test_an_unknown_server_is_a_clear_400_naming_the_servers(two):
     assert client.get("/api/models?server=nope").status_code == 404
 
 
-def test_models_health_and_dialect_follow_the_chosen_server(tmp_path, demo_server, fake_server):
+def test_models_health_and_dialect_follow_the_chosen_server(make_app, tmp_path, demo_server, fake_server):
     fake_server.on("GET", "/v1/models", json_body={"data": [{"id": "only-here", "object": "model"}]})
     app = make_app(tmp_path, demo_server.api_base)
     client = app.test_client()
@@ -126,7 +125,7 @@ def test_a_server_that_cannot_be_used_is_refused_with_why(client, demo_server, k
     assert [s["name"] for s in client.get("/api/servers").get_json()["servers"]] == ["default"]
 
 
-def test_a_key_from_an_environment_variable_is_read_and_never_written(tmp_path, demo_server, keyed_server,
+def test_a_key_from_an_environment_variable_is_read_and_never_written(make_app, tmp_path, demo_server, keyed_server,
                                                                       monkeypatch):
     monkeypatch.setenv("PROOFSHEET_TEST_SECOND_KEY", KEY)
     app = make_app(tmp_path, demo_server.api_base)
@@ -140,7 +139,7 @@ def test_a_key_from_an_environment_variable_is_read_and_never_written(tmp_path, 
     assert "PROOFSHEET_TEST_SECOND_KEY" in (data / SERVERS_FILE).read_text()
 
 
-def test_servers_and_their_keys_survive_a_restart(two, tmp_path, keyed_server):
+def test_servers_and_their_keys_survive_a_restart(make_app, two, tmp_path, keyed_server):
     app, client = two
     client.post("/api/generate", json={"prompt": "before the restart", "server": "second"})
     app.extensions["store"].close()
@@ -205,7 +204,8 @@ def test_a_compare_form_with_server_rows_runs_each_on_its_server(two, keyed_serv
     assert keyed_server.requests_seen[-1]["model"] == "dall-e-3"
 
 
-def test_a_server_named_at_start_takes_its_key_from_its_variable(tmp_path, demo_server, keyed_server, monkeypatch):
+def test_a_server_named_at_start_takes_its_key_from_its_variable(make_app, tmp_path, demo_server, keyed_server,
+                                                                  monkeypatch):
     monkeypatch.setenv("PROOFSHEET_API_KEY_BOX_2", KEY)
     app = make_app(tmp_path, demo_server.api_base, SERVERS=[("box-2", keyed_server.api_base)])
     client = app.test_client()
@@ -304,7 +304,7 @@ def test_a_bad_server_option_stops_start_up_with_one_line(tmp_path):
     assert code != 0 and "Did you mean 'http://localhost:8080'?" in printed and "Traceback" not in printed
 
 
-def test_an_unreadable_servers_file_is_a_warning_not_a_crash(tmp_path, demo_server, caplog):
+def test_an_unreadable_servers_file_is_a_warning_not_a_crash(make_app, tmp_path, demo_server, caplog):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / SERVERS_FILE).write_text("{not json")
     client = make_app(tmp_path, demo_server.api_base).test_client()
@@ -341,7 +341,7 @@ def test_a_killed_process_restarts_with_its_servers_and_a_backup_holds_no_key(tm
 
 def test_an_edit_goes_to_the_server_it_names(two, keyed_server, demo_server):
     app, client = two
-    from tests.conftest import png_bytes
+    from tests.support import png_bytes
 
     made = client.post("/api/edit", content_type="multipart/form-data", data={
         "prompt": "a red door", "model": "gpt-image-1", "server": "second",
@@ -368,7 +368,7 @@ def test_a_hanging_server_never_holds_the_servers_page(two, fake_server):
     assert "not answering" in client.get("/servers").get_data(as_text=True)
 
 
-def test_a_grid_names_the_default_server_by_its_own_name(tmp_path, demo_server, keyed_server):
+def test_a_grid_names_the_default_server_by_its_own_name(make_app, tmp_path, demo_server, keyed_server):
     client = make_app(tmp_path, demo_server.api_base, DEFAULT_SERVER="laptop").test_client()
     client.post("/api/servers", json={"name": "second", "api_base": keyed_server.api_base, "api_key": KEY})
     grid = client.post("/api/compare", json={"prompt": "x", "size": "64x64", "seeds": [1, 2], "targets": [

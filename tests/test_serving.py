@@ -5,7 +5,7 @@ import requests
 
 from app import exposure_warning
 from proofsheet.demo_server import DemoImageServer
-from tests.conftest import start_app_process
+from tests.support import start_app_process
 
 
 def test_loopback_addresses_need_no_warning():

@@ -5,12 +5,11 @@ from pathlib import Path
 from proofsheet import settings
 from proofsheet.running.runner import Runner
 from proofsheet.upstream.client import ImageServerClient
-from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_app_its_clients_and_its_runner_share_one_set_of_defaults(tmp_path, demo_server):
+def test_the_app_its_clients_and_its_runner_share_one_set_of_defaults(make_app, tmp_path, demo_server):
     app = make_app(tmp_path, demo_server.api_base, TIMEOUT=settings.TIMEOUT)
     made = app.extensions["servers"].default.client
     bare = ImageServerClient(demo_server.api_base)
@@ -36,7 +35,7 @@ def _code(path: Path) -> str:
     return re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", "", text)
 
 
-def test_a_server_given_at_start_reads_its_key_from_its_own_variable(tmp_path, demo_server, monkeypatch):
+def test_a_server_given_at_start_reads_its_key_from_its_own_variable(make_app, tmp_path, demo_server, monkeypatch):
     monkeypatch.setenv("PROOFSHEET_API_KEY_SECOND_ONE", "sk-second")
     app = make_app(tmp_path, demo_server.api_base, SERVERS=[("second-one", demo_server.api_base)])
     second = app.extensions["servers"].get("second-one")

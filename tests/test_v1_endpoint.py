@@ -16,8 +16,7 @@ from PIL import Image
 
 from proofsheet.demo_server import DemoImageServer
 from proofsheet.upstream import sse
-from tests.browser.conftest import LiveApp
-from tests.conftest import ROOT, make_app, png_base64, png_bytes
+from tests.support import ROOT, LiveApp, kept, png_base64, png_bytes, sdk
 from tests.fake_server import close_mid_body
 
 
@@ -28,24 +27,10 @@ def demo():
 
 
 @pytest.fixture
-def proofsheet(tmp_path, demo):
+def proofsheet(make_app, tmp_path, demo):
     live = LiveApp(make_app(tmp_path, demo.api_base))
     yield live
     live.stop()
-
-
-def sdk(live, api_key="sk-caller-key-0123456789"):
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=api_key, max_retries=0, timeout=30)
-
-
-def kept(live, generation_id, wait=5.0):
-    """The generation as the history has it, once it is no longer running (kept beside the relay)."""
-    deadline = time.monotonic() + wait
-    while True:
-        generation = requests.get(f"{live.url}/api/generations/{generation_id}", timeout=5).json()
-        if generation["status"] != "running" or time.monotonic() > deadline:
-            return generation
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])
@@ -73,7 +58,7 @@ def test_a_plain_post_gets_the_servers_bytes_and_status(proofsheet, demo):
     assert relayed.headers["Content-Length"] == direct.headers["Content-Length"]  # as the server said, not chunked
 
 
-def test_an_answer_the_server_cuts_short_reaches_the_caller_cut_and_is_kept_as_broken(tmp_path, fake_server):
+def test_an_answer_the_server_cuts_short_reaches_the_caller_cut_and_is_kept_as_broken(make_app, tmp_path, fake_server):
     fake_server.on_call("POST", "/v1/images/generations", close_mid_body)
     live = LiveApp(make_app(tmp_path, fake_server.api_base))
     try:
@@ -126,8 +111,8 @@ def test_the_sdk_lists_the_servers_models(proofsheet):
     (429, "Rate limit reached for images per minute.", openai.RateLimitError),
     (500, "The provider failed.", openai.InternalServerError),
 ])
-def test_server_errors_raise_the_sdks_matching_exception_with_the_servers_words(tmp_path, fake_server, status, message,
-                                                                                error_class):
+def test_server_errors_raise_the_sdks_matching_exception_with_the_servers_words(make_app, tmp_path, fake_server, status,
+                                                                                message, error_class):
     fake_server.on_generate(status=status, json_body={"error": {"message": message, "type": "x"}})
     live = LiveApp(make_app(tmp_path, fake_server.api_base))
     try:
@@ -152,7 +137,7 @@ def echo_authorization(handler):
 
 @pytest.mark.parametrize("own_key, forwarded", [(None, "Bearer sk-caller-key-0123456789"),
                                                 ("sk-proofsheet-own-key-42", "Bearer sk-proofsheet-own-key-42")])
-def test_keys_the_callers_or_proofsheets_are_sent_and_never_kept(tmp_path, fake_server, own_key, forwarded):
+def test_keys_the_callers_or_proofsheets_are_sent_and_never_kept(make_app, tmp_path, fake_server, own_key, forwarded):
     fake_server.on_call("POST", "/v1/images/generations", echo_authorization)
     live = LiveApp(make_app(tmp_path, fake_server.api_base, API_KEY=own_key))
     try:
@@ -168,7 +153,7 @@ def test_keys_the_callers_or_proofsheets_are_sent_and_never_kept(tmp_path, fake_
         live.stop()
 
 
-def test_a_proxy_token_is_required_when_set_and_never_sent_on(tmp_path, fake_server):
+def test_a_proxy_token_is_required_when_set_and_never_sent_on(make_app, tmp_path, fake_server):
     fake_server.on_call("POST", "/v1/images/generations", echo_authorization)
     live = LiveApp(make_app(tmp_path, fake_server.api_base, PROXY_TOKEN="room-42"))
     try:
@@ -244,7 +229,7 @@ def test_the_live_history_hears_of_a_v1_call_running_then_done(proofsheet):
     assert statuses == ["running", "ok"]
 
 
-def test_too_many_live_listeners_get_a_clear_503(tmp_path, demo):
+def test_too_many_live_listeners_get_a_clear_503(make_app, tmp_path, demo):
     client = make_app(tmp_path, demo.api_base, LIVE_PAGES=0).test_client()
     answer = client.get("/api/events")
     assert answer.status_code == 503 and "following the history live" in answer.get_json()["error"]["message"]
@@ -277,7 +262,7 @@ def echo_the_key_in_pieces(handler):
         time.sleep(0.2)
 
 
-def test_proofsheets_own_key_echoed_by_the_server_never_reaches_the_caller(tmp_path, fake_server):
+def test_proofsheets_own_key_echoed_by_the_server_never_reaches_the_caller(make_app, tmp_path, fake_server):
     fake_server.on_call("POST", "/v1/images/generations", echo_the_key_in_pieces)
     live = LiveApp(make_app(tmp_path, fake_server.api_base, API_KEY=OWN_KEY, PROXY_TOKEN="room-42"))
     try:
@@ -295,7 +280,7 @@ def test_proofsheets_own_key_echoed_by_the_server_never_reaches_the_caller(tmp_p
         live.stop()
 
 
-def test_a_callers_own_key_comes_back_to_them_as_the_server_sent_it(tmp_path, fake_server):
+def test_a_callers_own_key_comes_back_to_them_as_the_server_sent_it(make_app, tmp_path, fake_server):
     fake_server.on_call("POST", "/v1/images/generations", echo_the_key_in_pieces)
     live = LiveApp(make_app(tmp_path, fake_server.api_base))
     try:
@@ -321,7 +306,7 @@ def chat_answer(handler):
     handler.close_connection = True
 
 
-def test_a_whole_program_can_point_here_its_chat_calls_pass_through_as_they_stream_and_are_not_kept(tmp_path,
+def test_a_whole_program_can_point_here_its_chat_calls_pass_through_as_they_stream_and_are_not_kept(make_app, tmp_path,
                                                                                                     fake_server):
     fake_server.on_call("POST", "/v1/chat/completions", chat_answer)
     fake_server.on("GET", "/v1/files", json_body={"object": "list", "data": []})
@@ -353,7 +338,7 @@ def test_a_path_that_climbs_out_of_v1_is_refused_and_errors_at_v1_are_json(proof
     assert demo.requests_seen == []
 
 
-def test_a_generation_carrying_reference_images_beyond_a_megabyte_goes_through_whole(tmp_path, fake_server):
+def test_a_generation_carrying_reference_images_beyond_a_megabyte_goes_through_whole(make_app, tmp_path, fake_server):
     fake_server.on_generate(json_body={"data": [{"b64_json": png_base64()}]})
     live = LiveApp(make_app(tmp_path, fake_server.api_base))
     try:

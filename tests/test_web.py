@@ -5,7 +5,7 @@ import re
 import pytest
 
 from app import close_app
-from tests.conftest import free_port, make_app
+from tests.support import free_port
 
 IMG_SRC = re.compile(r'<img src="(/images/[0-9a-f]{64}\.png)"')
 
@@ -122,14 +122,14 @@ def test_api_refuses_a_foreign_origin(client):
                        headers={"Origin": "http://localhost"}).status_code == 200
 
 
-def test_healthz_says_whether_the_image_server_answers(client, tmp_path):
+def test_healthz_says_whether_the_image_server_answers(make_app, client, tmp_path):
     assert client.get("/healthz").get_json()["image_server"]["answers"] is True
     down = make_app(tmp_path / "other", f"http://127.0.0.1:{free_port()}/v1").test_client()
     health = down.get("/healthz").get_json()
     assert health["app"] == "ok" and health["image_server"]["answers"] is False
 
 
-def test_api_key_never_appears_in_pages_or_api_answers(tmp_path, demo_server):
+def test_api_key_never_appears_in_pages_or_api_answers(make_app, tmp_path, demo_server):
     client = make_app(tmp_path, demo_server.api_base, API_KEY="sk-very-secret").test_client()
     location = generate(client).headers["Location"]
     answers = [client.get("/").data, client.get(location).data, client.get("/generations").data,
@@ -154,7 +154,7 @@ def test_security_headers_on_every_page(client):
         assert headers["Referrer-Policy"] == "same-origin"
 
 
-def test_form_without_csrf_token_is_refused_and_keeps_the_prompt(tmp_path, demo_server):
+def test_form_without_csrf_token_is_refused_and_keeps_the_prompt(make_app, tmp_path, demo_server):
     client = make_app(tmp_path, demo_server.api_base, WTF_CSRF_ENABLED=True).test_client()
     response = client.post("/generate", data={"prompt": "my careful prompt"})
     assert response.status_code == 400

@@ -4,8 +4,6 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _open_contexts
-
 NAMES = ("flux", "sdxl-turbo")
 
 
@@ -107,14 +105,13 @@ def test_an_xy_grid_of_models_by_prompts_renders_labelled(page, live_app):
     expect(page.locator(".xy-grid .xy-row")).to_have_text(["a fox in the snow", "a whale at sea"])
 
 
-def test_the_contact_sheet_html_shows_every_image_with_the_network_cut(browser, live_app, tmp_path):
+def test_the_contact_sheet_html_shows_every_image_with_the_network_cut(new_context, live_app, tmp_path):
     client = live_app.app.test_client()
     group = client.post("/api/compare", json={"prompt": "handed out", "models": ["flux", "sdxl-turbo", "dall-e-3"],
                                               "size": "256x256"}).get_json()
     sheet = tmp_path / "sheet.html"
     sheet.write_bytes(client.get(f"/compare/{group['id']}/contact-sheet.html").get_data())
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, offline=True)
-    _open_contexts.append(context)
+    context = new_context(viewport={"width": 1366, "height": 768}, offline=True)
     asked = []
     context.route("**/*", lambda route: (asked.append(route.request.url), route.abort()
                                          if not route.request.url.startswith(("file:", "data:")) else route.continue_()))
@@ -215,14 +212,13 @@ def test_keys_in_the_lightbox_never_cast_a_vote(page, live_app):
     expect(page.locator(".vote-result")).to_have_text("Voted a tie.")
 
 
-def test_on_a_phone_a_round_is_voted_with_a_tap_and_the_pages_fit_the_screen(browser, live_app):
+def test_on_a_phone_a_round_is_voted_with_a_tap_and_the_pages_fit_the_screen(new_context, live_app):
     client = live_app.app.test_client()
     started = client.post("/api/arena", json={"prompt": "a fox on a phone", "size": "256x256",
                                               "contenders": [{"model": "flux"}, {"model": "dall-e-3"}]}).get_json()
     grid = client.post("/api/compare", json={"prompt": "narrow", "models": ["flux", "sdxl-turbo", "dall-e-3"],
                                              "seeds": [1, 2], "size": "64x64"}).get_json()
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    _open_contexts.append(context)
+    context = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     phone = context.new_page()
     for path in ("/servers", "/arena", "/arena/leaderboard", grid["permalink"], started["permalink"]):
         phone.goto(live_app.url + path)

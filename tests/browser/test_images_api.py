@@ -7,18 +7,15 @@ import pytest
 from playwright.sync_api import expect
 from PIL import Image
 
-from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, png_bytes
+from tests.support import png_bytes
 
 
 @pytest.fixture
-def streaming_app(tmp_path):
-    with DemoImageServer(partial_delay=0.6) as server:
-        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
-        live.demo = server
-        yield live
-        live.stop()
+def streaming_app(tmp_path, make_app, serve_app, start_demo):
+    server = start_demo(partial_delay=0.6)
+    live = serve_app(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
+    live.demo = server
+    return live
 
 
 def test_the_form_shows_the_options_of_the_model_typed(page, live_app):

@@ -6,19 +6,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app
 
 
 @pytest.fixture
-def slow_app(tmp_path):
+def slow_app(tmp_path, make_app, serve_app, start_demo):
     """flux answers at once, sdxl-turbo after 3 s, dall-e-3 after 6 s."""
-    with DemoImageServer(model_delays={"sdxl-turbo": 3.0, "dall-e-3": 6.0}) as server:
-        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
-        live.demo = server
-        yield live
-        live.stop()
+    server = start_demo(model_delays={"sdxl-turbo": 3.0, "dall-e-3": 6.0})
+    live = serve_app(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
+    live.demo = server
+    return live
 
 
 def seconds_shown(locator) -> float:

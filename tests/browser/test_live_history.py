@@ -5,10 +5,6 @@ import openai
 import requests
 from playwright.sync_api import expect
 
-from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app
-
 
 def call_in_background(live, prompt, model="flux"):
     client = openai.OpenAI(base_url=live.url + "/v1", api_key="sk-from-a-notebook", max_retries=0, timeout=30)
@@ -18,31 +14,29 @@ def call_in_background(live, prompt, model="flux"):
     return worker
 
 
-def test_an_sdk_call_appears_on_the_open_history_page_running_then_done(page, tmp_path):
-    with DemoImageServer(model_delays={"sdxl-turbo": 2.0}) as demo:
-        live = LiveApp(make_app(tmp_path, demo.api_base, WTF_CSRF_ENABLED=True))
-        try:
-            page.goto(live.url + "/generations")
-            expect(page.locator(".gallery .empty")).to_be_visible()
-            expect(page.locator("#gallery-title")).to_have_text("History 0 generations")
-            page.wait_for_timeout(300)  # the page's event stream is open
-            worker = call_in_background(live, "made by a notebook", model="sdxl-turbo")
-            card = page.locator(".gallery-card", has_text="made by a notebook")
-            expect(card).to_be_visible(timeout=5_000)
-            expect(page.locator("#gallery-title")).to_have_text("History 1 generation")  # the count follows
-            expect(card.locator(".badge.status-running")).to_be_visible()
-            expect(card.locator(".via-v1")).to_have_text("via /v1")
-            expect(card.locator("img")).to_be_visible(timeout=10_000)  # filled in once kept
-            expect(card.locator(".badge.status-ok")).to_be_visible()
-            worker.join(timeout=10)
-            assert "/generations" == page.url.removeprefix(live.url)  # no reload, no navigation
-            # Deleted in another tab: the card goes, and the count with it.
-            kept = requests.get(live.url + "/api/generations", timeout=5).json()["generations"][0]
-            assert requests.delete(f"{live.url}/api/generations/{kept['id']}", timeout=5).status_code == 200
-            expect(card).to_have_count(0, timeout=5_000)
-            expect(page.locator("#gallery-title")).to_have_text("History 0 generations")
-        finally:
-            live.stop()
+def test_an_sdk_call_appears_on_the_open_history_page_running_then_done(page, tmp_path, make_app, serve_app,
+                                                                       start_demo):
+    demo = start_demo(model_delays={"sdxl-turbo": 2.0})
+    live = serve_app(make_app(tmp_path, demo.api_base, WTF_CSRF_ENABLED=True))
+    page.goto(live.url + "/generations")
+    expect(page.locator(".gallery .empty")).to_be_visible()
+    expect(page.locator("#gallery-title")).to_have_text("History 0 generations")
+    page.wait_for_timeout(300)  # the page's event stream is open
+    worker = call_in_background(live, "made by a notebook", model="sdxl-turbo")
+    card = page.locator(".gallery-card", has_text="made by a notebook")
+    expect(card).to_be_visible(timeout=5_000)
+    expect(page.locator("#gallery-title")).to_have_text("History 1 generation")  # the count follows
+    expect(card.locator(".badge.status-running")).to_be_visible()
+    expect(card.locator(".via-v1")).to_have_text("via /v1")
+    expect(card.locator("img")).to_be_visible(timeout=10_000)  # filled in once kept
+    expect(card.locator(".badge.status-ok")).to_be_visible()
+    worker.join(timeout=10)
+    assert "/generations" == page.url.removeprefix(live.url)  # no reload, no navigation
+    # Deleted in another tab: the card goes, and the count with it.
+    kept = requests.get(live.url + "/api/generations", timeout=5).json()["generations"][0]
+    assert requests.delete(f"{live.url}/api/generations/{kept['id']}", timeout=5).status_code == 200
+    expect(card).to_have_count(0, timeout=5_000)
+    expect(page.locator("#gallery-title")).to_have_text("History 0 generations")
 
 
 def test_the_main_pages_recent_strip_shows_new_generations(page, live_app):

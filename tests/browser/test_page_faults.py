@@ -3,18 +3,12 @@ phone, no JavaScript, and a header that must follow what just happened."""
 import pytest
 from playwright.sync_api import expect
 
-from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app
 
 
 @pytest.fixture
-def slowish_app(tmp_path):
+def slowish_app(tmp_path, make_app, serve_app, start_demo):
     """Every model answers after 1.5 s, so the waiting card can be seen."""
-    with DemoImageServer(delay=1.5) as server:
-        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
-        yield live
-        live.stop()
+    return serve_app(make_app(tmp_path, start_demo(delay=1.5).api_base, WTF_CSRF_ENABLED=True))
 
 
 def test_a_click_on_generate_generates_even_with_the_model_list_open(page, live_app):
@@ -115,13 +109,10 @@ def test_the_header_checks_the_server_again_as_soon_as_a_generation_ends(page, l
     assert len(checks) == before + 1  # at once, not 30 seconds later
 
 
-def test_the_header_says_when_the_server_is_not_an_images_api(page, tmp_path, demo_server):
-    live = LiveApp(make_app(tmp_path, demo_server.base_url, WTF_CSRF_ENABLED=True))  # /v1 left out
-    try:
-        page.goto(live.url)
-        badge = page.locator("#server-status")
-        expect(badge).to_have_attribute("data-state", "warn")
-        expect(badge.locator(".server-state")).to_have_text("answers, but not an images API")
-        assert f"Did you mean {demo_server.base_url}/v1?" in badge.get_attribute("title")
-    finally:
-        live.stop()
+def test_the_header_says_when_the_server_is_not_an_images_api(page, tmp_path, make_app, serve_app, demo_server):
+    live = serve_app(make_app(tmp_path, demo_server.base_url, WTF_CSRF_ENABLED=True))  # /v1 left out
+    page.goto(live.url)
+    badge = page.locator("#server-status")
+    expect(badge).to_have_attribute("data-state", "warn")
+    expect(badge.locator(".server-state")).to_have_text("answers, but not an images API")
+    assert f"Did you mean {demo_server.base_url}/v1?" in badge.get_attribute("title")

@@ -4,8 +4,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, png_base64
+from tests.support import png_base64
 
 GEN = "/v1/images/generations"
 
@@ -20,11 +19,9 @@ def rate_limited(handler):
 
 
 @pytest.fixture
-def limited(tmp_path, fake_server):
+def limited(make_app, serve_app, tmp_path, fake_server):
     fake_server.on_call("POST", GEN, rate_limited)
-    live = LiveApp(make_app(tmp_path, fake_server.api_base, TIMEOUT=5, WTF_CSRF_ENABLED=True))
-    yield live
-    live.stop()
+    return serve_app(make_app(tmp_path, fake_server.api_base, TIMEOUT=5, WTF_CSRF_ENABLED=True))
 
 
 def test_try_again_waits_out_the_rate_limit_then_generates(page, limited, fake_server):

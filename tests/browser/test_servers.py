@@ -2,15 +2,12 @@
 import pytest
 from playwright.sync_api import expect
 
-from proofsheet.demo_server import DemoImageServer
-
 KEY = "sk-browser-second-key-98765"
 
 
 @pytest.fixture
-def keyed_server():
-    with DemoImageServer(api_key=KEY, model_delays={"dall-e-3": 0.6}) as server:
-        yield server
+def keyed_server(start_demo):
+    return start_demo(api_key=KEY, model_delays={"dall-e-3": 0.6})
 
 
 def test_adding_a_server_then_comparing_across_both_servers(page, live_app, keyed_server):

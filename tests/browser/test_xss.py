@@ -4,8 +4,7 @@ import base64
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app, png_base64
+from tests.support import png_base64
 
 GEN = "/v1/images/generations"
 PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b id="pwned">'
@@ -13,11 +12,10 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="window.__xss=3"><script>
 
 
 @pytest.fixture
-def hostile(tmp_path, fake_server):
-    live = LiveApp(make_app(tmp_path, fake_server.api_base, TIMEOUT=5, WTF_CSRF_ENABLED=True))
+def hostile(tmp_path, make_app, serve_app, fake_server):
+    live = serve_app(make_app(tmp_path, fake_server.api_base, TIMEOUT=5, WTF_CSRF_ENABLED=True))
     live.fake = fake_server
-    yield live
-    live.stop()
+    return live
 
 
 def assert_no_script_ran(page):

@@ -15,8 +15,7 @@ import pytest
 import requests
 
 from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import free_port, make_app
+from tests.support import LiveApp, free_port
 from tests.real.support import LITELLM_KEY
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +37,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.real_servers)
+            # Each real server starts once, on the one worker that runs its tests (pytest.ini: --dist loadgroup).
+            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
 
 
 def need(package):
@@ -111,14 +112,14 @@ def litellm(tmp_path_factory, litellm_demo):
 
 
 @pytest.fixture
-def proofsheet_on_gpt4free(tmp_path, gpt4free):
+def proofsheet_on_gpt4free(make_app, tmp_path, gpt4free):
     live = LiveApp(make_app(tmp_path, gpt4free, TIMEOUT=30))
     yield live
     live.stop()
 
 
 @pytest.fixture
-def proofsheet_on_litellm(tmp_path, litellm):
+def proofsheet_on_litellm(make_app, tmp_path, litellm):
     live = LiveApp(make_app(tmp_path, litellm, TIMEOUT=30, API_KEY=LITELLM_KEY))
     yield live
     live.stop()

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from proofsheet.web.snippets import curl_command, python_snippet
-from tests.test_v1_endpoint import kept, sdk
+from tests.support import kept, sdk
 
 PAINTER = "ProofsheetPainter"
 

@@ -5,10 +5,8 @@ import openai
 import pytest
 import requests
 
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app
+from tests.support import kept, LiveApp, sdk
 from tests.real.support import LITELLM_KEY
-from tests.test_v1_endpoint import kept, sdk
 
 
 def generate(live, model="painter", **fields):
@@ -66,7 +64,7 @@ def test_the_sdk_through_v1_hears_litellm_s_refusal_in_its_words(proofsheet_on_l
     assert "Invalid model name passed in model=no-such-model" in str(refused.value)
 
 
-def test_a_wrong_key_is_told_in_litellm_s_own_words(tmp_path, litellm):
+def test_a_wrong_key_is_told_in_litellm_s_own_words(make_app, tmp_path, litellm):
     """LiteLLM without a database answers a key it does not know with 400 "No connected db." on /models."""
     live = LiveApp(make_app(tmp_path, litellm, API_KEY="sk-not-the-master-key"))
     try:
