@@ -19,7 +19,8 @@ from proofsheet.redaction import Redactor, split_credentials
 from proofsheet.results import GenerationResult, Note, Problem, VerifiedImage
 from proofsheet.upstream import cancellation, edits
 from proofsheet.upstream.answers import PartialListener, PartialRelay, read_answer
-from proofsheet.upstream.messages import MB, error_text, http_error_message, not_reachable, reason_phrase, shape, timed_out
+from proofsheet.upstream.messages import (MB, describe_text, http_error_message, key_refused,
+                                         not_images_api, not_reachable, reason_phrase, shape, timed_out)
 from proofsheet.upstream.reading import Body, BoundedRead, read_capped
 from proofsheet.upstream.watched import WatchedAdapter
 
@@ -204,23 +205,23 @@ class ImageServerClient:
         beside /v1 at the server's root), whose image flags are the reliable ones."""
         url = self.models_url if provider is None else \
             f"{self.api_base.rsplit('/v1', 1)[0]}/api/{urllib.parse.quote(provider, safe='')}/models"
-        body = self._exchange("GET", url, 15.0, 16 * MB)
+        parsed = self.get_json(url)
+        if isinstance(parsed, Problem):
+            return parsed
+        rows = parsed.get("data") if isinstance(parsed, dict) else parsed
+        if not isinstance(rows, list):
+            return Problem("bad_response", f"The model list is not a list (got {shape(parsed)}).")
+        return [row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)]
+
+    def get_json(self, url: str, timeout: float = 15.0) -> Any | Problem:
+        """A JSON document from the server (the model list, LiteLLM's /model/info), bounded in time and size."""
+        body = self._exchange("GET", url, timeout, 16 * MB)
         if isinstance(body, Problem):
             return body
         if body.status >= 400:
             return Problem("http_error", http_error_message(body))
-        rows = body.parsed.get("data") if isinstance(body.parsed, dict) else body.parsed
-        if not isinstance(rows, list):
-            return Problem("bad_response", f"The model list is not a list (got {shape(body.parsed)}).")
-        return self.redactor.value([row for row in rows if isinstance(row, dict) and isinstance(row.get("id"), str)])
-
-    def get_json(self, url: str, timeout: float = 15.0) -> Any | Problem:
-        """A JSON document from the server (LiteLLM's /model/info), bounded like the model list."""
-        body = self._exchange("GET", url, timeout, 16 * MB)
-        if isinstance(body, Problem):
-            return body
-        if body.status >= 400 or not body.is_json:
-            return Problem("http_error", http_error_message(body))
+        if not body.is_json:
+            return Problem("bad_response", f"GET {url} did not answer with JSON: {describe_text(body.data)}")
         return self.redactor.value(body.parsed)
 
     def check_health(self) -> Health:
@@ -235,21 +236,10 @@ class ImageServerClient:
         rows = body.parsed.get("data") if isinstance(body.parsed, dict) else body.parsed
         if body.status < 400 and isinstance(rows, list):
             return Health("up", models=sum(1 for row in rows if not (isinstance(row, dict) and row.get("provider") is True)))
-        what = "an HTML page" if not body.is_json and b"<" in body.data[:512] else \
-            f"{body.status} {body.reason}" if body.status >= 400 else "JSON without a model list"
-        said = error_text(body.parsed) if body.status >= 400 and body.is_json else body.reason
-        words = f": {said}" if said.strip().lower() != body.reason.lower() else ""  # not "404 Not Found: Not Found"
-        hint = f" Did you mean {self.api_base}/v1?" if not self.api_base.endswith("/v1") else ""
-        return Health("not_images_api", self.redactor.text(
-            f"The server at {self.api_base} answers, but not as an OpenAI images API (GET /models gave {what}"
-            f"{words}).{hint}"))
+        return Health("not_images_api", self.redactor.text(not_images_api(body, self.api_base)))
 
     def _key_refused(self, body: Body) -> str:
-        """Which key was refused (or that none was sent), where this server reads it from, and the server's words."""
-        unset = "" if self.has_key else ", which is not set"
-        words = f" It said: {error_text(body.parsed)}" if body.is_json else ""
-        return (f"The image server at {self.api_base} answered {body.status} {body.reason}: it refused the API key "
-                f"({self.key_hint}{unset}).{words}")
+        return key_refused(body, self.api_base, self.key_hint + ("" if self.has_key else ", which is not set"))
 
     # -- one HTTP exchange, bounded in time and size ------------------------------------------------------------
 

@@ -123,7 +123,7 @@ def describe_text(data: bytes) -> str:
         named = f" titled \"{clip(html.unescape(title[1].decode('utf-8', 'replace')).strip(), 120)}\"" \
             if title else ""
         return f"it sent an HTML page{named} instead."
-    return f"it sent \"{clip(data.decode('utf-8', 'replace'))}\"."
+    return f"it sent \"{clip(data[:4096].decode('utf-8', 'replace'))}\"."  # only what is shown is decoded
 
 
 def clip(text: str, limit: int = 300) -> str:
@@ -144,3 +144,20 @@ def reason_phrase(status: int) -> str:
     except ValueError:
         return ""
 
+
+def not_images_api(body: Body, api_base: str) -> str:
+    """A server that answers GET /models, but not with a model list: what it gave, in its own words."""
+    what = "an HTML page" if not body.is_json and b"<" in body.data[:512] else \
+        f"{body.status} {body.reason}" if body.status >= 400 else "JSON without a model list"
+    said = error_text(body.parsed) if body.status >= 400 and body.is_json else body.reason
+    words = f": {said}" if said.strip().lower() != body.reason.lower() else ""  # not "404 Not Found: Not Found"
+    hint = f" Did you mean {api_base}/v1?" if not api_base.endswith("/v1") else ""
+    return (f"The server at {api_base} answers, but not as an OpenAI images API (GET /models gave {what}{words})."
+            f"{hint}")
+
+
+def key_refused(body: Body, api_base: str, key_hint: str) -> str:
+    """Which key was refused (or that none was sent), where this server reads it from, and the server's words."""
+    words = f" It said: {error_text(body.parsed)}" if body.is_json else ""
+    return (f"The image server at {api_base} answered {body.status} {body.reason}: it refused the API key "
+            f"({key_hint}).{words}")

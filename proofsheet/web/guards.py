@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import urllib.parse
 from typing import Any, Callable, TypeVar
 
@@ -16,6 +17,8 @@ from proofsheet.web.errors import api_error, wants_json
 Target = TypeVar("Target")
 View = TypeVar("View", bound=Callable[..., Any])
 TAKES_NO_TOKEN = "takes_no_csrf_token"
+# An origin's host[:port]: a bracketed IPv6 address or a plain name, nothing after it but the port.
+ORIGIN_NETLOC = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:@/?#]+)(:[0-9]+)?")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; frame-ancestors 'none'; "
@@ -126,6 +129,8 @@ def _origin_parts(origin: str) -> tuple[str, int] | None:
         parts = urllib.parse.urlsplit(origin)
         port = parts.port or DEFAULT_PORTS.get(parts.scheme)
     except ValueError:  # http://[::1 or a port out of range
+        return None
+    if not ORIGIN_NETLOC.fullmatch(parts.netloc):  # Python's own check of brackets differs between 3.11 releases
         return None
     name = (parts.hostname or "").rstrip(".")
     return (name, port) if name and port and parts.scheme in DEFAULT_PORTS else None
