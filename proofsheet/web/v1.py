@@ -10,6 +10,7 @@ SDKs raise with the words.
 from __future__ import annotations
 
 import hmac
+import io
 import json
 from typing import Any, Iterator
 
@@ -123,6 +124,8 @@ def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
     if call and _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type:
         body = _kept_then_rewritten(call, relayed, flight)
         return Response(body, status=relayed.status, headers=headers)
+    if call:
+        keeper.copy_as_it_passes(call, relayed)
 
     def stream() -> Iterator[bytes]:
         try:
@@ -138,14 +141,15 @@ def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
 
 def _kept_then_rewritten(call: Call, relayed: Relayed, flight: Flight) -> bytes:
     """?rewrite_urls=1: keep first, then point each url item at Proofsheet's own copy."""
+    relayed.copy_to = io.BytesIO()  # the answer is rewritten whole, so it is held whole
     try:
         for _ in relayed.chunks():
             pass
     finally:
         runner().flights.remove(flight)
         runner().leave()
+    body = relayed.read_copy()
     recorder().finish_now(call, relayed)
-    body = relayed.copy
     try:
         answer = json.loads(body)
     except ValueError:
