@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from proofsheet.history.store import StorageError
 from proofsheet.web.compare import compare_fields
 from proofsheet.web.context import api_error
+from proofsheet.web.multipart import LimitsNamedRequest
 
 log = logging.getLogger("proofsheet")
 NAMED_V1 = re.compile(r"/servers/[^/]+/v1/")
@@ -24,6 +25,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def install(app: Flask) -> None:
+    app.request_class = LimitsNamedRequest
     app.before_request(_not_from_itself)
     app.before_request(_known_host_only)
     app.after_request(_security_headers)
