@@ -9,6 +9,7 @@ import requests
 from proofsheet.running.recording import KEEP_QUEUE, Recorder
 from tests.browser.conftest import LiveApp
 from tests.conftest import make_app, png_bytes, start_app_process, stop_process
+from tests.test_faults_process import fill, small_disk  # noqa: F401 (a fixture)
 from tests.test_v1_endpoint import kept as settled
 
 
@@ -78,3 +79,21 @@ def test_an_answer_that_waits_too_long_for_its_keep_is_recorded_as_not_kept(tmp_
         gate.set()
         app.extensions["recorder"].close()
         live.stop()
+
+
+def test_an_answer_the_disk_cannot_hold_reaches_the_caller_whole_and_is_recorded_as_not_kept(small_disk, demo_server):
+    data = small_disk / "data"
+    process, url = start_app_process(data, demo_server.api_base)
+    try:
+        fill(small_disk, leave_free=64 * 1024)
+        answer = requests.post(url + "/v1/images/generations", timeout=60, json={
+            "model": "flux", "prompt": "does not fit", "response_format": "b64_json", "n": 4, "size": "1024x1024"})
+        assert answer.status_code == 200 and len(answer.content) == int(answer.headers["Content-Length"])
+        assert len(answer.json()["data"]) == 4
+        generation = settled(SimpleNamespace(url=url), answer.headers["X-Proofsheet-Generation"])
+        assert generation["status"] == "failed" and generation["error"]["kind"] == "disk_full"
+        assert f"The disk holding the data folder ({data}) is full" in generation["error"]["message"]
+        assert not list(data.rglob("*.tmp"))
+    finally:
+        stop_process(process)
+
