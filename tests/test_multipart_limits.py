@@ -3,6 +3,7 @@ whole request too large, each with its limit; against a real app process."""
 import pytest
 import requests
 
+from proofsheet.demo_server import DemoImageServer
 from tests.conftest import png_bytes, start_app_process, stop_process
 
 BOUNDARY = "proofsheet-test-boundary"
@@ -19,7 +20,6 @@ def multipart(fields=(), files=()):
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    from proofsheet.demo_server import DemoImageServer
     with DemoImageServer() as demo:
         process, url = start_app_process(tmp_path_factory.mktemp("data"), demo.api_base)
         yield url
