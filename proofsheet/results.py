@@ -158,3 +158,10 @@ def target_label(target: Mapping[str, Any], with_server: bool) -> str:
     """A (server, model) as headings name it. A target without a server went to the default one, which comparisons
     from before servers had names called "default"; the web layer names the server on every new one."""
     return f"{target.get('server') or 'default'} · {target['model']}" if with_server else str(target["model"])
+
+
+def json_shape(value: Any) -> str:
+    """What a JSON value is, in words, for a message about a value of the wrong kind ("a number", "a list")."""
+    if isinstance(value, bool):
+        return "true or false"
+    return {dict: "an object", list: "a list", str: "text", type(None): "null"}.get(type(value), "a number")

@@ -2,21 +2,29 @@
 
 Token-priced models (gpt-image) are estimated from the answer's `usage`; image-priced ones (DALL·E) from the number
 of images, their quality and size. Every estimate says how it was reached; a model with no price gets none.
+
+The table is the person's to edit, so it is read defensively: an entry of the wrong shape (a number where an object
+belongs, a price of 1e400) is skipped with one warning naming the file and the entry, and no page fails because of it.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
 from proofsheet.history.records import Cost
+from proofsheet.results import json_shape
 
 log = logging.getLogger(__name__)
 DEFAULT_TABLE = Path(__file__).with_name("prices.default.json")
 FILE_NAME = "prices.json"
+PRICE_KINDS = ("per_million_tokens", "per_image")
+MAX_PRICE = 1_000_000  # dollars per image or per million tokens: anything above is a slip, not a price
+MAX_COUNT = 10 ** 12  # tokens or images: a server's usage beyond this is no count it means
 
 
 class PriceTable:
@@ -63,15 +71,50 @@ class PriceTable:
                 return self._models
             if mtime != self._seen:
                 self._seen = mtime
-                try:
-                    table = json.loads(self.path.read_text(encoding="utf-8"))
-                    self._models = table["models"] if isinstance(table.get("models"), dict) else {}
-                    self.problem = None
-                except (OSError, ValueError, AttributeError) as exc:
-                    self._models = {}
-                    self.problem = f"The price table {self.path} could not be read ({exc}); no costs are estimated."
+                self._models, self.problem = self._read()
+                if self.problem:
                     log.warning(self.problem)
             return self._models
+
+    def _read(self) -> tuple[dict[str, Any], str | None]:
+        """The usable entries of the table, and why there are none when the table itself cannot be read."""
+        try:
+            table = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            return {}, f"The price table {self.path} could not be read ({exc}); no costs are estimated."
+        models = table.get("models", {}) if isinstance(table, dict) else None
+        if not isinstance(models, dict):
+            return {}, (f"The price table {self.path} should hold an object with \"models\" (an object of prices by "
+                        f"model), not {json_shape(table if models is None else models)}; no costs are estimated.")
+        usable = {}
+        for model, entry in models.items():
+            why = _entry_problem(entry)
+            if why:
+                log.warning("Skipped the price of %s in %s: %s", json.dumps(model), self.path, why)
+            else:
+                usable[model] = entry
+        return usable, None
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What is wrong with one model's entry, if anything."""
+    if not isinstance(entry, dict):
+        return f'it is {json_shape(entry)}, not an object such as {{"per_image": {{"1024x1024": 0.04}}}}.'
+    for kind in PRICE_KINDS:
+        prices = entry.get(kind, {})
+        if not isinstance(prices, dict):
+            return f"its {kind} is {json_shape(prices)}, not an object of prices."
+        for label, price in prices.items():
+            if price is not None and not _is_price(price):
+                shown = repr(price) if isinstance(price, (int, float)) else json_shape(price)
+                return (f"its {kind} price {json.dumps(label)} is {shown}; a price is a number of dollars from 0 to "
+                        f"{MAX_PRICE:,}, or null.")
+    return None
+
+
+def _is_price(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+        and 0 <= value <= MAX_PRICE
 
 
 def _by_tokens(prices: dict[str, Any], usage: dict[str, Any], model: str) -> Cost | None:
@@ -93,6 +136,8 @@ def _by_tokens(prices: dict[str, Any], usage: dict[str, Any], model: str) -> Cos
 def _by_image(prices: dict[str, Any], request: dict[str, Any], count: int, model: str) -> Cost | None:
     size = request.get("size") if request.get("size") not in (None, "auto") else "1024x1024"
     quality = request.get("quality") or "standard"
+    if not isinstance(size, str) or not isinstance(quality, str):  # a /v1 caller's body may hold anything
+        return None
     price = prices.get(f"{quality} {size}", prices.get(size))
     if not isinstance(price, (int, float)):
         return None
@@ -100,4 +145,4 @@ def _by_image(prices: dict[str, Any], request: dict[str, Any], count: int, model
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_COUNT else 0

@@ -2,13 +2,14 @@
 
 Used by Proofsheet's own /v1 endpoint. The request goes through the client's own `open` (its failures, its
 cancellation) and the answer is read with its `BoundedRead` (a total deadline, a size cap); each chunk goes to the
-caller at once and into a copy that the history keeps afterwards.
+caller at once and, when the history keeps the call, into a file beside (never a copy held in memory: an answer of
+64 MB passing through eight callers at once would be half a gigabyte).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Iterator
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -33,7 +34,9 @@ class Relayed:
     response: requests.Response
     body: BoundedRead
     mask: StreamMask | None = None  # Proofsheet's own secrets, should the server echo them
-    pieces: list[bytes] = field(default_factory=list)  # kept as they came: joined once, off the caller's path
+    copy_to: IO[bytes] | None = None  # where the copy the history keeps is written as it passes, if anywhere
+    size: int = 0  # bytes relayed so far
+    copy_failed: OSError | None = None  # why the copy stopped short (a full disk): the caller still gets it all
 
     @property
     def content_type(self) -> str:
@@ -44,26 +47,38 @@ class Relayed:
         """Why reading stopped early (time, size, a broken connection), if it did."""
         return self.body.problem
 
-    @property
-    def copy(self) -> bytes:
-        """Everything relayed so far, as one piece."""
-        return b"".join(self.pieces)
+    def read_copy(self) -> bytes:
+        """Everything relayed so far, as one piece, read back from `copy_to`."""
+        if self.copy_to is None:
+            return b""
+        self.copy_to.flush()
+        self.copy_to.seek(0)
+        return self.copy_to.read()
 
     def chunks(self) -> Iterator[bytes]:
-        """Each chunk as it arrives (Proofsheet's own secrets masked), kept in `pieces` too."""
+        """Each chunk as it arrives (Proofsheet's own secrets masked), written to `copy_to` too."""
         try:
             for chunk in self.body.chunks():
                 if self.mask:
                     chunk = self.mask.feed(chunk)
                 if chunk:
-                    self.pieces.append(chunk)
+                    self._copy(chunk)
                     yield chunk
             tail = self.mask.flush() if self.mask else b""
             if tail:
-                self.pieces.append(tail)
+                self._copy(tail)
                 yield tail
         finally:
             self.response.close()
+
+    def _copy(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.copy_to is None or self.copy_failed:
+            return
+        try:
+            self.copy_to.write(chunk)
+        except OSError as exc:  # the copy is lost, not the caller's answer
+            self.copy_failed = exc
 
 
 def open_relay(client: ImageServerClient, method: str, path: str, body: bytes, content_type: str | None,

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from proofsheet import settings
 from proofsheet.redaction import Redactor
-from proofsheet.results import Problem
+from proofsheet.results import Problem, json_shape
 from proofsheet.upstream.client import Health, ImageServerClient
 from proofsheet.upstream.models import ModelCatalog
 
@@ -212,41 +212,51 @@ class ServerRegistry:
     # -- the data folder ----------------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        """Servers added earlier; one that cannot be read is skipped with a warning, never fatal."""
+        """Servers added earlier. A file that cannot be read is skipped with a warning, and so is each entry of the
+        wrong shape (naming the file and the entry): never fatal, never a page that fails."""
         path = self.folder / SERVERS_FILE
-        if not path.exists():
+        entries = _read_json(path, list, "servers", "a list of servers")
+        # Without their keys, the servers would be asked unauthorised: then none is used.
+        keys = _read_json(self.folder / KEYS_FILE, dict, "keys", "an object of keys by server name") \
+            if entries else {}
+        if not entries or keys is None:
             return
-        try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
-            keys = self._read_keys()
-        except (OSError, ValueError) as exc:
-            log.warning("Could not read the servers kept in %s (%s); only the servers given at start are used.",
-                        path, exc)
-            return
-        for entry in entries if isinstance(entries, list) else []:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            if not isinstance(name, str) or not isinstance(entry.get("api_base"), str):
-                continue
-            if name in self._servers:
+        for index, entry in enumerate(entries, start=1):
+            server = self._kept_server(entry, keys)
+            if isinstance(server, str):
+                named = f" {entry['name']!r}" if isinstance(entry, dict) and isinstance(entry.get("name"), str) else ""
+                log.warning("Skipped server %d%s kept in %s: %s", index, named, self.folder, server)
+            elif server.name in self._servers:
                 log.warning("The kept server %s is named like one given at start; the one given at start is used.",
-                            name)
-                continue
-            env = entry.get("api_key_env") if isinstance(entry.get("api_key_env"), str) else None
-            secret = keys.get(name, {}) if isinstance(keys.get(name), dict) else {}
-            base = secret.get("api_base") or entry["api_base"]  # the URL with its credentials, when it had some
-            key = self._key_from(env) if env else secret.get("api_key")
-            self._servers[name] = Server(name, self._client(base, key, env), "added", env)
+                            server.name)
+            else:
+                self._servers[server.name] = server
+
+    def _kept_server(self, entry: Any, keys: dict[str, Any]) -> Server | str:
+        """The server an entry of servers.json describes, or what is wrong with the entry (and in which file)."""
+        if not isinstance(entry, dict):
+            return f"in {SERVERS_FILE}, it is {json_shape(entry)}, not an object with a name and an api_base."
+        name, api_base, env = entry.get("name"), entry.get("api_base"), entry.get("api_key_env")
+        if not isinstance(name, str) or not NAME.match(name):
+            return f"in {SERVERS_FILE}, its name should be up to 40 letters, digits, dots, dashes or underscores."
+        if not isinstance(api_base, str) or not re.match(r"^https?://[^/\s]+", api_base, re.I):
+            return f"in {SERVERS_FILE}, its api_base should be a URL starting with http:// or https://."
+        if env is not None and (not isinstance(env, str) or not ENV_NAME.match(env)):
+            return f"in {SERVERS_FILE}, its api_key_env should be an environment variable's name, or null."
+        secret = keys.get(name, {})
+        if not isinstance(secret, dict) or any(value is not None and not isinstance(value, str)
+                                               for value in (secret.get("api_key"), secret.get("api_base"))):
+            return f"in {KEYS_FILE}, its entry should be an object whose api_key and api_base are text."
+        base = secret.get("api_base") or api_base  # the URL with its credentials, when it had some
+        key = self._key_from(env) if env else secret.get("api_key")
+        try:
+            return Server(name, self._client(base, key, env), "added", env)
+        except ValueError as exc:  # a URL urllib cannot take apart, such as http://[::1
+            return f"its api_base cannot be used ({exc})."
 
     def _client(self, api_base: str, key: str | None, env: str | None) -> ImageServerClient:
         """An added server's client; when its key comes from a variable, a refused key names that variable."""
         return self._make_client(api_base, key, f"${env}") if env else self._make_client(api_base, key)
-
-    def _read_keys(self) -> dict[str, Any]:
-        path = self.folder / KEYS_FILE
-        if not path.exists():
-            return {}
-        keys = json.loads(path.read_text(encoding="utf-8"))
-        return keys if isinstance(keys, dict) else {}
 
     def _save(self) -> None:
         added = [server for server in self._servers.values() if server.origin == "added"]
@@ -260,6 +270,23 @@ class ServerRegistry:
         self.folder.mkdir(parents=True, exist_ok=True)
         _write_private(self.folder / KEYS_FILE, json.dumps(keys, indent=1).encode())
         _write_atomically(self.folder / SERVERS_FILE, json.dumps(entries, indent=1).encode(), 0o644)
+
+
+def _read_json(path: Path, kind: type, what: str, expected: str) -> Any:
+    """A side file's JSON when it is of the kind expected; an empty one when the file is absent; None (with a
+    warning) when it cannot be read or is not of that kind."""
+    if not path.exists():
+        return kind()
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        why = str(exc)
+    else:
+        if isinstance(value, kind):
+            return value
+        why = f"it holds {json_shape(value)}, not {expected}"
+    log.warning("Could not read the %s kept in %s (%s); only the servers given at start are used.", what, path, why)
+    return None
 
 
 def _write_private(path: Path, data: bytes) -> None:

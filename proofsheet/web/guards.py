@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFProtect
 
 from proofsheet.web.errors import api_error, wants_json
+from proofsheet.web.multipart import LimitsNamedRequest
 
 Target = TypeVar("Target")
 View = TypeVar("View", bound=Callable[..., Any])
@@ -27,6 +28,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def install(app: Flask) -> None:
+    app.request_class = LimitsNamedRequest
     app.before_request(_not_from_itself)
     app.before_request(_known_host_only)
     app.after_request(_security_headers)

@@ -10,6 +10,7 @@ SDKs raise with the words.
 from __future__ import annotations
 
 import hmac
+import io
 import json
 from typing import Any
 
@@ -114,9 +115,12 @@ def _relay(path: str, raw: bytes, call: Call | None = None) -> Any:
             headers["X-Proofsheet-Generation"] = str(call.generation_id)
         if not (call and _rewrite_urls() and relayed.status < 400 and "json" in relayed.content_type):
             keeper = recorder()  # the stream runs after the request context
+            if call:
+                keeper.copy_as_it_passes(call, relayed)
             keep = (lambda: keeper.finish_later(call, relayed)) if call else None  # beside, never in the caller's way
             return Response(place.hand_over(relayed.chunks(), then=keep), status=relayed.status, headers=headers)
-        for _ in relayed.chunks():  # ?rewrite_urls=1: the whole answer is read first, kept, then rewritten
+        relayed.copy_to = io.BytesIO()  # ?rewrite_urls=1: the whole answer is read first, kept, then rewritten
+        for _ in relayed.chunks():
             pass
     return Response(_kept_then_rewritten(call, relayed), status=relayed.status, headers=headers)
 
@@ -135,8 +139,8 @@ def _opened(place: Place, path: str, raw: bytes, call: Call | None) -> Relayed |
 
 def _kept_then_rewritten(call: Call, relayed: Relayed) -> bytes:
     """Keep first, then point each url item at Proofsheet's own copy."""
+    body = relayed.read_copy()
     recorder().finish_now(call, relayed)
-    body = relayed.copy
     try:
         answer = json.loads(body)
     except (ValueError, RecursionError):  # not JSON, or nested past Python's stack: passed on as it came
