@@ -18,7 +18,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from proofsheet import settings
-from proofsheet.demo_server import DemoImageServer, delay_options, demo_delay
+from proofsheet.demo.server import DemoImageServer, delay_options, demo_delay
 from proofsheet.running.events import EventBus
 from proofsheet.running.runner import Runner
 from proofsheet.history.arena import ArenaBook

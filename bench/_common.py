@@ -67,7 +67,7 @@ class Process:
 
 
 def demo_server(*flags: str) -> Process:
-    return Process(["-m", "proofsheet.demo_server", *flags], "/v1/models")
+    return Process(["-m", "proofsheet.demo.server", *flags], "/v1/models")
 
 
 def app_server(api_base: str, data_dir: str, *flags: str) -> Process:

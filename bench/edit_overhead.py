@@ -17,7 +17,7 @@ import requests
 from _common import app_server, demo_server
 from PIL import Image
 
-from proofsheet.demo_server import draw_image
+from proofsheet.demo.server import draw_image
 
 ROUNDS = 9
 

@@ -14,7 +14,7 @@ import time
 from _common import median_seconds
 
 from app import create_app
-from proofsheet.demo_server import draw_image
+from proofsheet.demo.server import draw_image
 from proofsheet.asking.generation import GenerationRequest
 from proofsheet.images import verify_image
 from proofsheet.results import GenerationResult, ImageItem

@@ -14,7 +14,7 @@ import tempfile
 from _common import app_server
 from playwright.sync_api import sync_playwright
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 
 ROUNDS = 7
 PARTIAL_DELAY = 0.5

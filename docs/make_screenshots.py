@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
 from app import create_app  # noqa: E402
-from proofsheet.demo_server import DemoImageServer  # noqa: E402
+from proofsheet.demo.server import DemoImageServer  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from app import close_app
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from tests.fake_server import FakeImageServer
 from tests.support import LiveApp, new_app
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from proofsheet.loopback import LoopbackHandler, LoopbackServer
+from proofsheet.demo.loopback import LoopbackHandler, LoopbackServer
 
 
 @dataclass

@@ -10,7 +10,7 @@ import time
 import pytest
 from PIL import Image
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 
 NAMES = ("flux", "sdxl-turbo", "dall-e-3", "default")
 

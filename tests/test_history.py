@@ -9,7 +9,7 @@ import zipfile
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
-from proofsheet.demo_server import draw_image
+from proofsheet.demo.server import draw_image
 from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.store import Store
 from proofsheet.images import verify_image

@@ -10,7 +10,7 @@ import requests
 from hypothesis import given, settings, strategies as st
 from PIL import Image
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from proofsheet.history.prices import PriceTable
 from proofsheet.upstream import sse
 from tests.support import LiveApp, png_base64, png_bytes

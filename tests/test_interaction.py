@@ -50,7 +50,7 @@ def test_models_when_the_server_is_down_say_so_and_offer_no_model_that_failed(ma
 
 
 def test_api_compare_runs_every_model_in_parallel(make_app, tmp_path):
-    from proofsheet.demo_server import DemoImageServer
+    from proofsheet.demo.server import DemoImageServer
 
     with DemoImageServer(delay=1.0) as slow:
         client = make_app(tmp_path, slow.api_base).test_client()

@@ -3,7 +3,7 @@ whole request too large, each with its limit; against a real app process."""
 import pytest
 import requests
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from tests.support import png_bytes, start_app_process, stop_process
 
 BOUNDARY = "proofsheet-test-boundary"

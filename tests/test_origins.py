@@ -1,7 +1,6 @@
 """Which pages may call Proofsheet's routes that take no CSRF token (/api, /v1): only its own — the loopback names and
 addresses and the names allowed with --allow-host, on the port it listens on — never another address or name on
 that port, and an Origin that does not parse is refused, never a 500."""
-import io
 
 import pytest
 import requests

@@ -12,7 +12,7 @@ import openai
 import pytest
 import requests
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from proofsheet.redaction import RedactingFilter
 from proofsheet.upstream.servers import KEYS_FILE, SERVERS_FILE
 from tests.support import LiveApp, run_app_command, start_app_process, stop_process

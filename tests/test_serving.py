@@ -4,7 +4,7 @@ import threading
 import requests
 
 from app import exposure_warning
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from tests.support import start_app_process
 
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from proofsheet.upstream import sse
 from tests.support import ROOT, LiveApp, kept, png_base64, png_bytes, sdk
 from tests.fake_server import close_mid_body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proofsheet.demo_drawing import unreadable
+from proofsheet.demo.drawing import unreadable
 
 IMAGE_MODELS = ["flux", "flux-dev", "flux-schnell", "sdxl-turbo", "dall-e-3", "gpt-image-1", "gpt-image-1-mini"]
 GPT_IMAGE = ("gpt-image-1", "gpt-image-1-mini")

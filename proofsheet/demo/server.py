@@ -17,9 +17,9 @@ from collections import OrderedDict
 from email.parser import BytesParser
 from typing import Any, Callable
 
-from proofsheet.demo_drawing import blurred, draw_edit, draw_image
-from proofsheet import demo_rules as rules
-from proofsheet.loopback import BodyUnreadable, LoopbackHandler, LoopbackServer
+from proofsheet.demo.drawing import blurred, draw_edit, draw_image
+from proofsheet.demo import rules
+from proofsheet.demo.loopback import BodyUnreadable, LoopbackHandler, LoopbackServer
 
 log = logging.getLogger(__name__)
 

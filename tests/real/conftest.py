@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from proofsheet.demo_server import DemoImageServer
+from proofsheet.demo.server import DemoImageServer
 from tests.support import LiveApp, free_port
 from tests.real.support import LITELLM_KEY
 
