@@ -8,8 +8,8 @@ import re
 import time
 
 import pytest
-from tests.support import png_base64, png_bytes
 
+from tests.support import png_base64, png_bytes
 
 GEN = "/v1/images/generations"
 COOLDOWN = ("No deployments available for selected model, Try again in 5 seconds. Passed model=painter. "
@@ -64,6 +64,13 @@ def test_the_servers_words_are_what_the_person_reads(fake_client, fake_server, n
     error = fake_client.post("/api/generate", json={"prompt": "a cat"}).get_json()["error"]
     assert error["kind"] == kind and words in error["message"]
     assert "{" not in error["message"].split(":", 1)[1][:3]  # the words, not the JSON around them
+
+
+def test_a_rate_limited_generation_answers_429_with_the_servers_wait_for_programs(fake_client, fake_server):
+    fake_server.on_call("POST", GEN, answer(429, {"error": {"message": COOLDOWN}}))
+    answered = fake_client.post("/api/generate", json={"prompt": "a cat"})
+    assert answered.status_code == 429 and answered.headers["Retry-After"] == "5"
+    assert answered.get_json()["error"]["kind"] == "rate_limited"
 
 
 def test_a_rate_limited_result_offers_to_try_again_once_the_wait_is_over(fake_client, fake_server):

@@ -10,7 +10,7 @@ from proofsheet.asking.generation import MAX_ANY_PROMPT, parse_request
 from proofsheet.results import Problem
 from proofsheet.web.context import (asker_gone, catalog, gallery_filters, json_body, on_named_server, page_number,
                                     prompt_book, runner, server, store, valid)
-from proofsheet.web.errors import api_error, refusal, status_for
+from proofsheet.web.errors import api_error, generation_answer, refusal
 from proofsheet.web.guards import csrf_exempt, json_api_only
 from proofsheet.web.streaming import stream_generation
 
@@ -31,7 +31,7 @@ def api_generate() -> Any:
     generation = work.generate(parsed, client_ref, group, gone=gone)
     if isinstance(generation, Problem):
         return refusal(generation)
-    return jsonify(generation.to_dict()), status_for(generation)
+    return generation_answer(generation)
 
 
 def _group_cell(body: dict[str, Any]) -> tuple[int, int] | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from proofsheet.asking.edit import DEFAULT_EDIT_MODEL, EditRequest, parse_edit
 from proofsheet.asking.generation import RequestErrors
 from proofsheet.results import Problem
 from proofsheet.web.context import ID, asker_gone, runner, store
-from proofsheet.web.errors import api_error, refusal, status_for, status_of
+from proofsheet.web.errors import api_error, generation_answer, refusal, status_of
 from proofsheet.web.guards import csrf_exempt, same_origin_only
 from proofsheet.web.streaming import stream_generation
 
@@ -56,7 +56,7 @@ def api_edit() -> Any:
     generation = work.edit(parsed, client_ref, gone)
     if isinstance(generation, Problem):
         return refusal(generation)
-    return jsonify(generation.to_dict()), status_for(generation)
+    return generation_answer(generation)
 
 
 def _read_edit() -> EditRequest | RequestErrors:

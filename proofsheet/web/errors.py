@@ -24,7 +24,7 @@ STATUS = {
     "busy": 503, "gone": 400, "deleted": 410, "missing_input": 410, "bad_request": 400, "unknown_server": 400,
     "disk_full": 507, "not_writable": 507, "storage_failed": 507,
     # the image server, asked or relayed to
-    "server_down": 502, "timeout": 504, "cancelled": 499,
+    "server_down": 502, "timeout": 504, "cancelled": 499, "rate_limited": 429,
 }
 # Adding or removing a server, the server is what was sent: a name not known is not found, and a server that does
 # not answer as an images API (or refuses the key) makes the request one Proofsheet cannot take.
@@ -42,7 +42,7 @@ def status_for(generation: Any) -> int:
     if generation.shown_images:
         return 200
     kind = generation.error.kind if generation.error else ""
-    if STATUS.get(kind) in (504, 507):  # too slow, or the disk is full: said as such
+    if STATUS.get(kind) in (429, 504, 507):  # rate limited, too slow, or the disk is full: said as such
         return STATUS[kind]
     return 409 if generation.status == "cancelled" else 502
 
@@ -50,6 +50,16 @@ def status_for(generation: Any) -> int:
 def with_retry_after(response: Response, kind: str) -> Response:
     if kind in RETRY_AFTER:
         response.headers["Retry-After"] = RETRY_AFTER[kind]
+    return response
+
+
+def generation_answer(generation: Any) -> Response:
+    """A kept generation as the JSON API answers it; rate limited, with the server's wait as Retry-After."""
+    response = jsonify(generation.to_dict())
+    response.status_code = status_for(generation)
+    wait = generation.error.retry_after if generation.error and response.status_code == 429 else None
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     return response
 
 
