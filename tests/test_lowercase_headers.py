@@ -1,11 +1,11 @@
 """Servers built on uvicorn (gpt4free, LiteLLM, vLLM, most FastAPI servers) name every header in lower case: through
 /api/generate and /v1, plain and streamed, with ?rewrite_urls on and off, Proofsheet reads them as any other."""
 import json
-import time
 
 import pytest
 import requests
-from tests.support import LiveApp, png_base64, png_bytes
+
+from tests.support import kept, png_base64, png_bytes
 
 
 PNG = png_bytes(64, 48)
@@ -42,19 +42,8 @@ def uvicorn_like(fake_server):
 
 
 @pytest.fixture
-def live(make_app, tmp_path, uvicorn_like):
-    app = LiveApp(make_app(tmp_path, uvicorn_like.api_base))
-    yield app
-    app.stop()
-
-
-def kept(live, generation_id, wait=5.0):
-    deadline = time.monotonic() + wait
-    while True:
-        generation = requests.get(f"{live.url}/api/generations/{generation_id}", timeout=5).json()
-        if generation["status"] != "running" or time.monotonic() > deadline:
-            return generation
-        time.sleep(0.05)
+def live(make_app, serve_app, tmp_path, uvicorn_like):
+    return serve_app(make_app(tmp_path, uvicorn_like.api_base))
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -27,10 +27,8 @@ def demo():
 
 
 @pytest.fixture
-def proofsheet(make_app, tmp_path, demo):
-    live = LiveApp(make_app(tmp_path, demo.api_base))
-    yield live
-    live.stop()
+def proofsheet(make_app, serve_app, tmp_path, demo):
+    return serve_app(make_app(tmp_path, demo.api_base))
 
 
 @pytest.mark.parametrize("response_format", ["url", "b64_json"])
