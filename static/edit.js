@@ -113,6 +113,23 @@
     return new Promise((resolve) => mask.toBlob(resolve, "image/png"));
   }
 
+  // While the edit runs: what is being asked, of which model, a running timer, and each partial image as it comes.
+  function waitingCard(model) {
+    const card = document.getElementById("edit-waiting-template").content.firstElementChild.cloneNode(true);
+    card.querySelector(".waiting-model").textContent = model;
+    const thumbnail = card.querySelector(".edit-waiting-source");
+    if (stage.hidden) thumbnail.remove();
+    else thumbnail.src = source.currentSrc || source.src;
+    return card;
+  }
+
+  function showPartial(card, partial) {
+    const figure = card.querySelector(".partial");
+    figure.querySelector("img").src = partial.src;
+    figure.querySelector("figcaption").textContent = `Partial image ${partial.index + 1}, still being made…`;
+    figure.hidden = false;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -120,16 +137,17 @@
     if (painted) data.set("mask", await maskBlob(), "mask.png");
     else if (!maskInput.files.length) data.delete("mask");
     button.disabled = true;
-    const timer = Object.assign(document.createElement("p"), { className: "timer" });
-    timer.setAttribute("role", "timer");
-    status.replaceChildren(timer);
-    const stopTimer = window.proofsheetTimer(timer);
+    const card = waitingCard(String(data.get("model") || "the image server"));
+    status.replaceChildren(card);
+    window.proofsheetIntoView(card); // on a phone the button is far below the image: the waiting is where one looks
+    const stopTimer = window.proofsheetTimer(card.querySelector("[role=timer]"));
     try {
       const response = await fetch("/api/edit", { method: "POST", body: data });
       let answer = null;
       if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) {
         await window.proofsheetReadEvents(response, (name, payload) => {
-          if (name === "done") answer = payload;
+          if (name === "partial") showPartial(card, payload);
+          else if (name === "done") answer = payload;
           else if (name === "error") answer = payload;
         });
       } else {
