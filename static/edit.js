@@ -19,6 +19,12 @@
   const PAINT = "rgb(255, 80, 160)"; // opaque in the layer; the layer itself is shown half see-through
   let painted = false;
   let last = null;
+  const clear = document.getElementById("mask-clear");
+  // Clear has nothing to do until something is painted: it says so by being disabled.
+  function setPainted(value) {
+    painted = value;
+    clear.disabled = !value;
+  }
 
   tools.hidden = false;
   maskInput.closest(".field").querySelector("label").append(" — or paint it above");
@@ -27,7 +33,7 @@
     source.onload = () => {
       canvas.width = source.naturalWidth;
       canvas.height = source.naturalHeight;
-      painted = false;
+      setPainted(false);
       stage.hidden = false;
       drop.querySelector(".edit-drop-hint").hidden = true;
     };
@@ -74,7 +80,7 @@
     paint.moveTo(from.x, from.y);
     paint.lineTo(to.x + 0.01, to.y);
     paint.stroke();
-    painted = true;
+    setPainted(true);
   }
   canvas.addEventListener("pointerdown", (event) => {
     canvas.setPointerCapture(event.pointerId);
@@ -88,16 +94,16 @@
     last = next;
   });
   canvas.addEventListener("pointerup", () => { last = null; });
-  document.getElementById("mask-clear").addEventListener("click", () => {
+  clear.addEventListener("click", () => {
     paint.clearRect(0, 0, canvas.width, canvas.height);
-    painted = false;
+    setPainted(false);
   });
   document.getElementById("mask-invert").addEventListener("click", () => {
     paint.globalCompositeOperation = "xor"; // painted becomes clear, clear becomes painted
     paint.fillStyle = PAINT;
     paint.fillRect(0, 0, canvas.width, canvas.height);
     paint.globalCompositeOperation = "source-over";
-    painted = true;
+    setPainted(true);
   });
 
   // The mask as OpenAI takes it: the image's size, opaque everywhere but where it was painted (transparent).
