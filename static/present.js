@@ -1,4 +1,4 @@
-// The slideshow: one slide at a time; ← → (and space, or a swipe) to move, F for fullscreen, Esc to leave, an optional
+// The slideshow: one slide at a time; ← → (space, a swipe) to move, F for fullscreen, Esc to leave, an optional
 // auto-advance; the next image is loaded before it is needed. Without JavaScript every slide shows, one under another.
 "use strict";
 

@@ -16,7 +16,8 @@ class PageState:
 
 
 def made_states(app) -> list[PageState]:
-    """Makes a result (two images), an edit of it, a failure, a comparison, an X/Y grid and an arena round, then names each state."""
+    """Makes a result (two images), an edit of it, a failure, a comparison, an X/Y grid and two arena rounds (one
+    voted), then names each state."""
     client = app.test_client()
     result = client.post("/api/generate", json={"prompt": "a lighthouse at dawn", "model": "gpt-image-1",
                                                 "size": "512x512", "n": 2}).get_json()
@@ -37,6 +38,7 @@ def made_states(app) -> list[PageState]:
     return [
         PageState("main", "/"),
         PageState("result", f"/generations/{result['id']}"),
+        PageState("stage view", f"/generations/{result['id']}?stage=1"),
         PageState("edit result", f"/generations/{edit_id}"),
         PageState("comparison", f"/compare/{group['id']}"),
         PageState("xy grid", f"/compare/{grid['id']}"),

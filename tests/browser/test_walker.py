@@ -6,7 +6,9 @@ Sampling, to keep the run short: each state is walked twice, at 1366×768 and on
 (alternating from state to state, so each theme sees every size); a control is clicked once per size, the first time
 it is met: the same link or button on another state (the header's, a card's link with another number) is not clicked
 again. Requests that would change the history (any POST) are recorded and answered 204 without reaching the app,
-so a Delete or a vote does not spoil the states still to walk; the request is what shows the control is alive."""
+so a Delete or a vote does not spoil the states still to walk, and a link's page load is recorded and answered 204
+the same way (the page stays: no reload of the state before the next click); the request is what shows the control
+is alive."""
 import json
 import re
 
@@ -48,6 +50,8 @@ class Watcher:
 
     def __init__(self, page):
         self.requests, self.navigations, self.downloads = [], 0, 0
+        self.holding = False  # once a state is open, a click's page load is recorded and held (cheaper than a reload)
+        self.frame = page.main_frame
         page.route(lambda url: not QUIET.search(url), self._route)
         page.on("framenavigated", lambda frame: frame == page.main_frame and self._navigated())
         page.on("download", lambda download: self._downloaded())
@@ -56,7 +60,8 @@ class Watcher:
         request = route.request
         if not QUIET.search(request.url):
             self.requests.append(f"{request.method} {request.url}")
-        if request.method == "GET":
+        held = self.holding and request.is_navigation_request() and request.frame == self.frame
+        if request.method == "GET" and not held:
             route.continue_()
         else:
             route.fulfill(status=204)
@@ -95,11 +100,17 @@ def needs_fresh_page(page, url: str) -> bool:
         "!!document.querySelector('dialog[open]') || !!document.fullscreenElement")
 
 
-def fresh(page, base_url: str, state) -> None:
+def fresh(page, watcher, base_url: str, state) -> None:
     """The state as first met, every <details> open so what it holds is clicked too, each control named."""
+    watcher.holding = False
     open_state(page, base_url, state)
+    if page.evaluate("sessionStorage.getItem('proofsheet-stage') === '1' && !location.search.includes('stage=1')"):
+        # the stage view, left on by a click before: as first met, it is off
+        page.evaluate("sessionStorage.clear()")
+        open_state(page, base_url, state)
     page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
     page.evaluate(VISIBLE_CONTROLS, CONTROLS)
+    watcher.holding = True
 
 
 def walk(browser, live, states, viewport, theme_of) -> list[str]:
@@ -110,18 +121,18 @@ def walk(browser, live, states, viewport, theme_of) -> list[str]:
         page = context.new_page()
         watcher = Watcher(page)
         try:
-            fresh(page, live.url, state)
+            fresh(page, watcher, live.url, state)
             url = page.url
             for key in page.evaluate(VISIBLE_CONTROLS, CONTROLS):
                 if key in seen:
                     continue
                 seen.add(key)
                 if needs_fresh_page(page, url):
-                    fresh(page, live.url, state)
+                    fresh(page, watcher, live.url, state)
                 try:
                     alive = click_and_see(page, watcher, key)
                 except Exception:  # covered by what the last click opened (a list, a dialog), or replaced by it
-                    fresh(page, live.url, state)  # so: as a person finds the page, once more
+                    fresh(page, watcher, live.url, state)  # so: as a person finds the page, once more
                     try:
                         alive = click_and_see(page, watcher, key)
                     except Exception as error:  # a person could not click it either
