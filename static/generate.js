@@ -56,6 +56,17 @@
     button.textContent = busy ? "Generating…" : "Generate";
   }
 
+  // The images are fetched and decoded while the result's page fragment is asked for: the page's <img> elements then
+  // find them ready (the same addresses), and paint with the rest of the result.
+  function preload(images) {
+    for (const image of images || []) {
+      if (!image.src) continue;
+      const early = new Image();
+      early.src = image.src;
+      early.decode().catch(() => {}); // a broken image is the result's to show, not this early look's
+    }
+  }
+
   async function showResult(generationId, permalink) {
     const response = await fetch(`/generations/${generationId}/fragment`);
     if (!response.ok) throw new Error(`the result page answered ${response.status}`);
@@ -111,6 +122,7 @@
         return;
       }
       if (!answer.id) throw new Error(answer.error?.message || `Proofsheet answered ${response.status}`);
+      preload(answer.images);
       await showResult(answer.id, answer.permalink);
       bringIntoView(slot);
     } catch (error) {
@@ -135,6 +147,7 @@
       else if (name === "error") throw new Error(data.error?.message || "the generation could not start");
     });
     if (!finished) throw new Error("the stream ended before the generation finished");
+    preload(finished.images);
     await showResult(finished.id, finished.permalink);
     bringIntoView(slot);
   }
