@@ -100,3 +100,29 @@ def test_a_failed_result_leaves_no_empty_space_where_an_image_would_be(page, liv
     error = page.locator(".result .error-card").bounding_box()
     actions = page.locator(".result-actions").bounding_box()
     assert actions["y"] - (error["y"] + error["height"]) < 60
+
+
+@pytest.fixture
+def slow_edit_app(tmp_path):
+    with DemoImageServer(model_delays={"gpt-image-1": 2.0}) as server:
+        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
+        yield live
+        live.stop()
+
+
+def test_on_a_phone_an_edit_waits_in_view_with_its_model_and_its_result_arrives_in_view(page, slow_edit_app):
+    client = slow_edit_app.app.test_client()
+    source = client.post("/api/generate", json={"prompt": "a plain wall", "model": "flux"}).get_json()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{slow_edit_app.url}/edit?from={source['id']}&image=0")
+    page.fill("#prompt", "add a window")
+    page.click("#edit-button")
+    waiting = page.locator(".edit-waiting")
+    expect(waiting).to_contain_text("Editing with gpt-image-1")
+    expect(waiting.locator(".edit-waiting-source")).to_be_visible()  # what is being edited, not a bare "0.0 s"
+    expect(waiting.get_by_role("timer")).to_be_visible()
+    assert in_view(page, ".edit-waiting")
+    page.wait_for_url("**/generations/*", timeout=15_000)
+    expect(page.locator(".result .image-card img")).to_be_visible()
+    expect(page.locator(".lineage-link img")).to_be_visible()  # where it came from, as a picture
+    page.wait_for_function("document.querySelector('.result').getBoundingClientRect().top < innerHeight / 2")
