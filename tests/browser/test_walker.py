@@ -81,8 +81,10 @@ def click_and_see(page, watcher, key: str) -> bool:
     control = page.locator(f"[data-walk={json.dumps(key, ensure_ascii=False)}]").first
     if not control.count():
         page.evaluate(VISIBLE_CONTROLS, CONTROLS)  # put back, re-rendered by the page: named again
+    if not control.is_visible():  # hidden by what the last click did (a list, a dialog, a page it replaced)
+        raise LookupError("not visible now")
     before_page, before_events = page.evaluate(SNAPSHOT), watcher.mark()
-    control.click(timeout=3000)
+    control.click(timeout=1500)
     for _ in range(12):
         page.wait_for_timeout(100)
         if watcher.mark() != before_events:
