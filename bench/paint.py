@@ -7,8 +7,9 @@ The demo server (photo-like grain: about 17 MB of JSON; it keeps its drawings ca
 paths the same small drawing time) and the app run in their own processes; Debian's Chromium fills the form and
 presses Generate, each round in a fresh page with an empty cache. The clock starts at the form's submit and stops at
 the first frame after the fourth image is decoded on screen. The baseline, measured in the same run, alternating with
-the page, is the same request posted straight to the demo server from Python (send, wait, read the whole answer).
-Each round's page is paired with the direct call just before it; goal: the median of those ratios at most 1.15x.
+the page, is the same request posted straight to the demo server from Python (send, wait, read and parse the whole
+answer, as bench/overhead.py's baseline does). Each round's page is paired with the direct call just before it; goal:
+the median of those ratios at most 1.15x.
 """
 from __future__ import annotations
 
