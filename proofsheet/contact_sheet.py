@@ -37,6 +37,7 @@ class Sheet:
     rows: list[str]  # row labels of an X/Y grid; empty for a single row (or a selection, wrapped)
     cells: list[SheetCell]  # along the rows
     parameters: list[dict[str, Any]] = field(default_factory=list)  # each cell's request, for the PNG's text chunks
+    base_prompt: str = ""  # a grid whose rows change the prompt: the prompt they start from, printed under the title
 
     @property
     def per_row(self) -> int:
@@ -63,7 +64,7 @@ def _wrapped(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont,
             result.append(line)
         line = word
         while draw.textlength(line, font=font) > width and len(line) > 1:  # a word longer than the line
-            cut = max(1, int(len(line) * width / draw.textlength(line, font=font)) - 1)
+            cut = _cut(line, max(1, int(len(line) * width / draw.textlength(line, font=font)) - 1))
             result.append(line[:cut])
             line = line[cut:]
     if line:
@@ -74,6 +75,15 @@ def _wrapped(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont,
     return result or [""]
 
 
+def _cut(word: str, fits: int) -> int:
+    """Where to break a word too long for its line: after the last hyphen, slash, dot or underscore among the first
+    `fits` characters when that leaves a few on each side ("gpt-image-1" never ends a line at "gpt-image-")."""
+    for index in range(fits, 2, -1):
+        if word[index - 1] in "-/._·" and len(word) - index >= 3:
+            return index
+    return fits
+
+
 def render_png(sheet: Sheet) -> bytes:
     """The sheet as one PNG: a header (prompt, date), column labels, row labels, each image fitted in its cell."""
     title_font, small, label_font = _font(26, bold=True), _font(16), _font(18, bold=True)
@@ -82,8 +92,9 @@ def render_png(sheet: Sheet) -> bytes:
     left = ROW_LABEL_WIDTH if sheet.rows else 0
     width = PAD * 2 + left + per_row * CELL + (per_row - 1) * PAD
     title = _wrapped(probe, sheet.title, title_font, width - 2 * PAD, 3)
+    base = _wrapped(probe, f"Base prompt: {sheet.base_prompt}", small, width - 2 * PAD, 3) if sheet.base_prompt else []
     label_lines = 2
-    header = PAD + len(title) * 34 + 30 + PAD
+    header = PAD + len(title) * 34 + len(base) * 22 + 30 + PAD
     cell_height = label_lines * 24 + 8 + CELL + 22 + 8
     grid_rows = -(-len(sheet.cells) // per_row)
     height = header + grid_rows * (cell_height + PAD) + PAD + 10
@@ -93,6 +104,9 @@ def render_png(sheet: Sheet) -> bytes:
     for line in title:
         draw.text((PAD, y), line, font=title_font, fill=INK)
         y += 34
+    for line in base:
+        draw.text((PAD, y), line, font=small, fill=INK)
+        y += 22
     draw.text((PAD, y + 4), f"{sheet.date} · {len(sheet.cells)} images · Proofsheet", font=small, fill=MUTED)
     draw.line((PAD, header - PAD // 2, width - PAD, header - PAD // 2), fill=LINE, width=2)
     for index, cell in enumerate(sheet.cells):
@@ -154,7 +168,7 @@ def _text_chunks(sheet: Sheet) -> PngInfo:
     """The prompt and every cell's parameters ride along in the PNG, as image tools read them."""
     info = PngInfo()
     info.add_itxt("Title", sheet.title[:2000])
-    info.add_itxt("prompt", sheet.title)
+    info.add_itxt("prompt", sheet.base_prompt or sheet.title)
     info.add_itxt("parameters", json.dumps({"columns": sheet.columns, "rows": sheet.rows,
                                             "cells": sheet.parameters}, ensure_ascii=False))
     info.add_text("Software", "Proofsheet")

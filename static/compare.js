@@ -25,7 +25,7 @@
   function heading(group, prompt) {
     const head = document.createElement("header");
     head.className = "result-head";
-    const title = document.createElement("h2");
+    const title = document.createElement("h1");
     title.className = "result-prompt";
     title.textContent = prompt;
     const link = document.createElement("a");
@@ -117,6 +117,8 @@
       const cards = group.cells.map((cell, position) => placeholder(cell, position, group));
       const cells = gridOf(group, cards);
       grid.replaceChildren(heading(group, body.prompt), cells);
+      window.proofsheetIntoView(grid); // the grid fills in where the room is looking
+      document.title = `Compare #${group.id} · Proofsheet`;
       grid.dataset.groupId = String(group.id);
       history.pushState({}, "", group.permalink);
       await Promise.all(group.cells.map((cell, position) => runCell(group, cell, position, cards[position])));
@@ -124,6 +126,9 @@
       button.disabled = false;
     }
   });
+
+  // Back and Forward show what the address says (the form, or the comparison), as the server renders it.
+  window.addEventListener("popstate", () => window.location.reload());
 
   document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form.contains(event.target)) {

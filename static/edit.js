@@ -19,6 +19,12 @@
   const PAINT = "rgb(255, 80, 160)"; // opaque in the layer; the layer itself is shown half see-through
   let painted = false;
   let last = null;
+  const clear = document.getElementById("mask-clear");
+  // Clear has nothing to do until something is painted: it says so by being disabled.
+  function setPainted(value) {
+    painted = value;
+    clear.disabled = !value;
+  }
 
   tools.hidden = false;
   maskInput.closest(".field").querySelector("label").append(" — or paint it above");
@@ -27,7 +33,7 @@
     source.onload = () => {
       canvas.width = source.naturalWidth;
       canvas.height = source.naturalHeight;
-      painted = false;
+      setPainted(false);
       stage.hidden = false;
       drop.querySelector(".edit-drop-hint").hidden = true;
     };
@@ -74,7 +80,7 @@
     paint.moveTo(from.x, from.y);
     paint.lineTo(to.x + 0.01, to.y);
     paint.stroke();
-    painted = true;
+    setPainted(true);
   }
   canvas.addEventListener("pointerdown", (event) => {
     canvas.setPointerCapture(event.pointerId);
@@ -88,16 +94,16 @@
     last = next;
   });
   canvas.addEventListener("pointerup", () => { last = null; });
-  document.getElementById("mask-clear").addEventListener("click", () => {
+  clear.addEventListener("click", () => {
     paint.clearRect(0, 0, canvas.width, canvas.height);
-    painted = false;
+    setPainted(false);
   });
   document.getElementById("mask-invert").addEventListener("click", () => {
     paint.globalCompositeOperation = "xor"; // painted becomes clear, clear becomes painted
     paint.fillStyle = PAINT;
     paint.fillRect(0, 0, canvas.width, canvas.height);
     paint.globalCompositeOperation = "source-over";
-    painted = true;
+    setPainted(true);
   });
 
   // The mask as OpenAI takes it: the image's size, opaque everywhere but where it was painted (transparent).
@@ -113,6 +119,23 @@
     return new Promise((resolve) => mask.toBlob(resolve, "image/png"));
   }
 
+  // While the edit runs: what is being asked, of which model, a running timer, and each partial image as it comes.
+  function waitingCard(model) {
+    const card = document.getElementById("edit-waiting-template").content.firstElementChild.cloneNode(true);
+    card.querySelector(".waiting-model").textContent = model;
+    const thumbnail = card.querySelector(".edit-waiting-source");
+    if (stage.hidden) thumbnail.remove();
+    else thumbnail.src = source.currentSrc || source.src;
+    return card;
+  }
+
+  function showPartial(card, partial) {
+    const figure = card.querySelector(".partial");
+    figure.querySelector("img").src = partial.src;
+    figure.querySelector("figcaption").textContent = `Partial image ${partial.index + 1}, still being made…`;
+    figure.hidden = false;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -120,16 +143,17 @@
     if (painted) data.set("mask", await maskBlob(), "mask.png");
     else if (!maskInput.files.length) data.delete("mask");
     button.disabled = true;
-    const timer = Object.assign(document.createElement("p"), { className: "timer" });
-    timer.setAttribute("role", "timer");
-    status.replaceChildren(timer);
-    const stopTimer = window.proofsheetTimer(timer);
+    const card = waitingCard(String(data.get("model") || "the image server"));
+    status.replaceChildren(card);
+    window.proofsheetIntoView(card); // on a phone the button is far below the image: the waiting is where one looks
+    const stopTimer = window.proofsheetTimer(card.querySelector("[role=timer]"));
     try {
       const response = await fetch("/api/edit", { method: "POST", body: data });
       let answer = null;
       if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) {
         await window.proofsheetReadEvents(response, (name, payload) => {
-          if (name === "done") answer = payload;
+          if (name === "partial") showPartial(card, payload);
+          else if (name === "done") answer = payload;
           else if (name === "error") answer = payload;
         });
       } else {

@@ -36,11 +36,7 @@
     return card;
   }
 
-  // On a narrow screen the result sits below the form, out of sight: scroll to it.
-  const NARROW = window.matchMedia("(max-width: 900px)");
-  function bringIntoView(element) {
-    if (NARROW.matches) element.scrollIntoView({ block: "start" });
-  }
+  const bringIntoView = window.proofsheetIntoView;
 
   function showMessage(title, text) {
     const card = document.createElement("section");
@@ -60,17 +56,48 @@
     button.textContent = busy ? "Generating…" : "Generate";
   }
 
+  // The images are fetched and decoded while the result's page fragment is asked for: the page's <img> elements then
+  // find them ready (the same addresses), and paint with the rest of the result.
+  function preload(images) {
+    for (const image of images || []) {
+      if (!image.src) continue;
+      const early = new Image();
+      early.src = image.src;
+      early.decode().catch(() => {}); // a broken image is the result's to show, not this early look's
+    }
+  }
+
   async function showResult(generationId, permalink) {
     const response = await fetch(`/generations/${generationId}/fragment`);
     if (!response.ok) throw new Error(`the result page answered ${response.status}`);
     slot.innerHTML = await response.text(); // our own template, escaped by the server
-    history.pushState({}, "", permalink);
-    slot.querySelector(".result-prompt")?.focus?.();
+    history.pushState({ generationId }, "", permalink);
+    nameTab();
+    slot.querySelector(".result-prompt")?.focus?.({ preventScroll: true });
+  }
+
+  // The tab says which result it shows (the server's own title, on the result it rendered).
+  function nameTab() {
+    const title = slot.querySelector(".result")?.dataset.pageTitle;
+    if (title) document.title = title;
+  }
+
+  // Back and Forward show what the address says: the page for that address, as the server renders it.
+  window.addEventListener("popstate", () => window.location.reload());
+
+  // A message from an earlier try (a blank prompt) goes when the form is sent again.
+  function clearMessages() {
+    form.querySelectorAll(".field-error, .form-error").forEach((message) => message.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((field) => {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+    });
   }
 
   async function submit(event) {
     event.preventDefault();
     if (running) return;
+    clearMessages();
     const body = requestBody();
     const clientRef = newClientRef();
     const controller = new AbortController();
@@ -95,6 +122,7 @@
         return;
       }
       if (!answer.id) throw new Error(answer.error?.message || `Proofsheet answered ${response.status}`);
+      preload(answer.images);
       await showResult(answer.id, answer.permalink);
       bringIntoView(slot);
     } catch (error) {
@@ -119,6 +147,7 @@
       else if (name === "error") throw new Error(data.error?.message || "the generation could not start");
     });
     if (!finished) throw new Error("the stream ended before the generation finished");
+    preload(finished.images);
     await showResult(finished.id, finished.permalink);
     bringIntoView(slot);
   }
@@ -134,7 +163,10 @@
     image.width = partial.width;
     image.height = partial.height;
     figure.querySelector("figcaption").textContent = `Partial image ${partial.index + 1}, still being made…`;
-    figure.hidden = false;
+    if (figure.hidden) {
+      figure.hidden = false;
+      bringIntoView(figure);
+    }
   }
 
   function cancel() {
@@ -157,6 +189,8 @@
   }
 
   form.addEventListener("submit", submit);
+  // A result opened by its address (an edit's, on a phone below the form) is in view too.
+  bringIntoView(slot.querySelector(".result"));
 
   // Ctrl/Cmd+Enter submits from anywhere in the form; "/" goes to the prompt from anywhere else.
   document.addEventListener("keydown", (event) => {

@@ -42,7 +42,7 @@
     const newer = [...list.children].find((item) => Number(item.dataset.generationId) < id);
     list.insertBefore(card, newer || null);
     while (list.children.length > limit) list.lastElementChild.remove();
-    for (const hidden of document.querySelectorAll("#export-form[hidden], #recent-title[hidden]")) hidden.hidden = false;
+    for (const hidden of document.querySelectorAll("#gallery-body[hidden], #recent-title[hidden]")) hidden.hidden = false;
     list.hidden = false;
     document.querySelector(".gallery .empty")?.remove();
     return true;

@@ -1,4 +1,4 @@
-// The slideshow: one slide at a time; ← → (and space) to move, F for fullscreen, Esc to leave, an optional
+// The slideshow: one slide at a time; ← → (space, a swipe) to move, F for fullscreen, Esc to leave, an optional
 // auto-advance; the next image is loaded before it is needed. Without JavaScript every slide shows, one under another.
 "use strict";
 
@@ -60,6 +60,20 @@
     else if (event.key.toLowerCase() === "f") fullscreen();
     else if (event.key === "Escape" && !document.fullscreenElement) leave();
   });
+  // A swipe on a touch screen moves as the arrows do (a pinch or a vertical drag is left to the browser).
+  let touchStart = null;
+  document.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "touch" && event.isPrimary) touchStart = { x: event.clientX, y: event.clientY };
+  });
+  document.addEventListener("pointerup", (event) => {
+    if (!touchStart || event.pointerType !== "touch") return;
+    const dx = event.clientX - touchStart.x;
+    const dy = event.clientY - touchStart.y;
+    touchStart = null;
+    if (Math.abs(dx) > 50 && Math.abs(dx) > 1.5 * Math.abs(dy)) { show(current + (dx < 0 ? 1 : -1)); restartTimer(); }
+  });
+  document.addEventListener("pointercancel", () => { touchStart = null; });
+
   const start = Number.parseInt(window.location.hash.slice(1), 10);
   show(Number.isFinite(start) ? start - 1 : 0);
 })();

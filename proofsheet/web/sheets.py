@@ -46,7 +46,8 @@ def _group_sheet(group_id: int) -> Sheet:
     prompts = (group.layout or {}).get("row_axis") == "prompt"  # then each row has its own prompt
     count = len(group.columns)
     title = f"{len(group.rows)} prompts × {count} model{'s' * (count != 1)}" if prompts else group.prompt
-    return Sheet(title, group.created_at, group.columns, group.rows, cells, group.cells)
+    return Sheet(title, group.created_at, group.columns, group.rows, cells, group.cells,
+                 base_prompt=group.prompt if (group.layout or {}).get("y_axis") == "prompt_sr" else "")
 
 
 def _selection_sheet() -> Sheet:

@@ -173,7 +173,7 @@ def test_polish_for_the_room_whole_errors_full_width_messages_and_an_empty_compa
     page.goto(live_app.url + "/compare")
     first = page.locator("#target-model-0")
     expect(first).to_have_value("")
-    expect(first).to_have_attribute("placeholder", "flux")
+    expect(first).to_have_attribute("placeholder", "e.g. flux")  # an example, not a value
 
 
 def test_the_lightbox_keeps_the_image_centred_at_every_zoom(page, live_app):

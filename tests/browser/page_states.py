@@ -1,0 +1,64 @@
+"""Every page state a room sees, made once per app through the API, for the accessibility check and the walker.
+
+Not fixtures: a small support module the browser tests import (made_states, open_state)."""
+from dataclasses import dataclass
+from typing import Callable
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@dataclass
+class PageState:
+    name: str
+    path: str
+    ready: Callable | None = None  # what a person does on the page to reach the state (choose cards, vote)
+
+
+def made_states(app) -> list[PageState]:
+    """Makes a result (two images), an edit of it, a failure, a comparison, an X/Y grid and two arena rounds (one
+    voted), then names each state."""
+    client = app.test_client()
+    result = client.post("/api/generate", json={"prompt": "a lighthouse at dawn", "model": "gpt-image-1",
+                                                "size": "512x512", "n": 2}).get_json()
+    client.post("/api/generate", json={"prompt": "a failure", "model": "no-such-model"})
+    edit = client.post("/api/edit", data={"prompt": "add a moon", "model": "gpt-image-1",
+                                          "source_generation": str(result["id"]), "source_image": "0"},
+                       content_type="multipart/form-data")
+    edit_id = edit.get_json()["id"]
+    group = client.post("/api/compare", json={"prompt": "a whale", "models": ["flux", "sdxl-turbo", "gpt-image-1"],
+                                              "size": "256x256"}).get_json()
+    grid = client.post("/api/compare", json={"prompt": "a fox in the snow", "models": ["flux", "sdxl-turbo"],
+                                             "size": "256x256", "prompt_sr": "fox, owl"}).get_json()
+    voted = client.post("/api/arena", json={"prompt": "a red fox", "size": "256x256",
+                                            "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
+    client.post(f"/api/arena/{voted['id']}/vote", json={"winner": "A"})
+    blind = client.post("/api/arena", json={"prompt": "a blue whale", "size": "256x256",
+                                            "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
+    return [
+        PageState("main", "/"),
+        PageState("result", f"/generations/{result['id']}"),
+        PageState("stage view", f"/generations/{result['id']}?stage=1"),
+        PageState("edit result", f"/generations/{edit_id}"),
+        PageState("comparison", f"/compare/{group['id']}"),
+        PageState("xy grid", f"/compare/{grid['id']}"),
+        PageState("history chosen", "/generations", _choose_two),
+        PageState("arena before vote", f"/arena/{blind['id']}"),
+        PageState("arena after vote", f"/arena/{voted['id']}"),
+        PageState("leaderboard", "/arena/leaderboard"),
+        PageState("slideshow", f"/present?group={group['id']}"),
+        PageState("edit", f"/edit?from={result['id']}"),
+        PageState("servers", "/servers"),
+    ]
+
+
+def _choose_two(page) -> None:
+    for pick in page.locator(".gallery-card .pick").all()[:2]:
+        pick.click()
+
+
+def open_state(page, base_url: str, state: PageState) -> None:
+    page.goto(base_url + state.path)
+    page.wait_for_load_state("load")
+    if state.ready:
+        state.ready(page)
