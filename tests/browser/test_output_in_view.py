@@ -3,17 +3,12 @@ tab title and Back in agreement, and no stale message or hole left over."""
 import pytest
 from playwright.sync_api import expect
 
-from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app
 
 
 @pytest.fixture
-def streaming_app(tmp_path):
-    with DemoImageServer(partial_delay=0.6) as server:
-        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
-        yield live
-        live.stop()
+def streaming_app(tmp_path, make_app, serve_app, start_demo):
+    server = start_demo(partial_delay=0.6)
+    return serve_app(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
 
 
 def in_view(page, selector) -> bool:
@@ -103,11 +98,9 @@ def test_a_failed_result_leaves_no_empty_space_where_an_image_would_be(page, liv
 
 
 @pytest.fixture
-def slow_edit_app(tmp_path):
-    with DemoImageServer(model_delays={"gpt-image-1": 2.0}) as server:
-        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
-        yield live
-        live.stop()
+def slow_edit_app(tmp_path, make_app, serve_app, start_demo):
+    server = start_demo(model_delays={"gpt-image-1": 2.0})
+    return serve_app(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
 
 
 def test_on_a_phone_an_edit_waits_in_view_with_its_model_and_its_result_arrives_in_view(page, slow_edit_app):

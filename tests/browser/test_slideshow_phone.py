@@ -2,8 +2,6 @@
 image."""
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _open_contexts
-
 
 def swipe(page, from_x: int, to_x: int, y: int = 400) -> None:
     """A finger across the screen, as the phone's touch screen reports it."""
@@ -15,12 +13,11 @@ def swipe(page, from_x: int, to_x: int, y: int = 400) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-def test_a_swipe_moves_the_slideshow_and_nothing_covers_the_image(browser, live_app):
+def test_a_swipe_moves_the_slideshow_and_nothing_covers_the_image(new_context, live_app):
     group = live_app.app.test_client().post("/api/compare", json={
         "prompt": "a long caption for a phone, long enough to need two lines of its own on a narrow screen",
         "models": ["flux", "sdxl-turbo", "dall-e-3"], "size": "256x256"}).get_json()
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    _open_contexts.append(context)
+    context = new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     page = context.new_page()
     page.goto(live_app.url + f"/present?group={group['id']}")
     count = page.locator(".slide-count")

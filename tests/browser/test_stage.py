@@ -2,21 +2,17 @@
 import pytest
 from playwright.sync_api import expect
 
-from proofsheet.demo_server import DemoImageServer
-from tests.browser.conftest import LiveApp
-from tests.conftest import make_app
 
 
 @pytest.fixture
-def deck_app(tmp_path):
+def deck_app(tmp_path, make_app, serve_app, start_demo):
     """Streamed partials a second apart, and a deck of two saved prompts (in the order of their names)."""
-    with DemoImageServer(partial_delay=1.0) as server:
-        live = LiveApp(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
-        client = live.app.test_client()
-        client.post("/api/prompts", json={"name": "1 lighthouse", "prompt": "A lighthouse at dawn"})
-        client.post("/api/prompts", json={"name": "2 fox", "prompt": "A fox in the snow"})
-        yield live
-        live.stop()
+    server = start_demo(partial_delay=1.0)
+    live = serve_app(make_app(tmp_path, server.api_base, WTF_CSRF_ENABLED=True))
+    client = live.app.test_client()
+    client.post("/api/prompts", json={"name": "1 lighthouse", "prompt": "A lighthouse at dawn"})
+    client.post("/api/prompts", json={"name": "2 fox", "prompt": "A fox in the snow"})
+    return live
 
 
 def test_the_stage_shows_the_image_with_its_prompt_and_n_runs_the_next_saved_prompt(page, deck_app):
