@@ -3,6 +3,7 @@ fields, provider rows, streamed partial images and edits with a mask — against
 import base64
 import io
 import json
+import re
 import time
 
 import pytest
@@ -330,8 +331,8 @@ def test_an_edit_can_start_from_a_kept_image_and_both_pages_link_each_other(clie
     edit = post_edit(client, source_generation=str(source["id"]), source_image="0").get_json()
     assert edit["source"] == {"generation": source["id"], "image": 0, "permalink": f"/generations/{source['id']}"}
     assert client.get(f"/api/generations/{source['id']}").get_json()["edits"] == [edit["id"]]
-    assert f"Edited from <a href=\"/generations/{source['id']}\">#{source['id']}</a>" in \
-        client.get(f"/generations/{edit['id']}").get_data(as_text=True)
+    assert re.search(rf'Edited from</span> <a [^>]*href="/generations/{source["id"]}">#{source["id"]}</a>',
+                     client.get(f"/generations/{edit['id']}").get_data(as_text=True))
     assert f"/generations/{edit['id']}\">#{edit['id']}</a>" in \
         client.get(f"/generations/{source['id']}").get_data(as_text=True)
     again = client.post(f"/generations/{edit['id']}/rerun")
