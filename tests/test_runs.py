@@ -2,8 +2,10 @@
 refuses, its estimate, its cells and its pages. Runs across restarts and misbehaving servers: test_runs_process.py."""
 import io
 import json
+import time
 
 import pytest
+import requests
 
 from tests.support import png_base64, wait_until
 
@@ -179,3 +181,62 @@ def test_the_pages_start_a_run_from_the_form_and_show_its_cells_linking_to_gener
 def test_the_form_says_what_is_wrong_with_a_400(client):
     refused = client.post("/runs", data={"prompts": "", "target_model": ["flux"], "action": "start"})
     assert refused.status_code == 400 and b"at least one prompt" in refused.data
+
+
+def test_a_streak_of_failures_pauses_the_run_saying_why(fake_server, fake_client):
+    fake_server.on_generate(status=500, json_body={"error": {"message": "the GPU caught fire"}})
+    started = fake_client.post("/api/runs", json={"prompts": [f"p{n}" for n in range(20)],
+                                                  "targets": [{"model": "flux"}], "concurrency": 1})
+    run = finished(fake_client, started.get_json()["id"])
+    assert (run["status"], run["failed"], run["pending"]) == ("paused", 5, 15)
+    assert "5 failures in a row" in run["reason"] and "the GPU caught fire" in run["reason"]
+
+
+def test_a_503_with_retry_after_is_waited_for_not_failed(fake_server, fake_client):
+    calls = []
+
+    def answer(handler):
+        calls.append(time.monotonic())
+        busy = len(calls) == 1
+        body = b'{"error": {"message": "overloaded"}}' if busy else \
+            json.dumps({"data": [{"b64_json": png_base64()}]}).encode()
+        handler.send_response(503 if busy else 200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        if busy:
+            handler.send_header("Retry-After", "1")
+        handler.end_headers()
+        handler.wfile.write(body)
+    fake_server.on_call("POST", GEN, answer)
+    started = fake_client.post("/api/runs", json={"prompts": ["a fox"], "targets": [{"model": "flux"}]})
+    run = finished(fake_client, started.get_json()["id"])
+    assert (run["status"], run["done"], run["failed"]) == ("done", 1, 0)
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.9
+
+
+def test_run_progress_is_told_on_the_events_stream(app, serve_app):
+    live = serve_app(app)
+    with requests.get(live.url + "/api/events", stream=True, timeout=10) as stream:
+        started = requests.post(live.url + "/api/runs", json={"prompts": ["a", "b", "c"],
+                                                             "targets": [{"model": "flux"}]}, timeout=10).json()
+        seen = []
+        for line in stream.iter_lines(decode_unicode=True):
+            if line == "event: run":
+                seen.append("run")
+            elif line.startswith("data:") and seen and seen[-1] == "run":
+                event = json.loads(line[5:])
+                seen[-1] = event
+                if event["status"] == "done":
+                    break
+    assert seen[-1] == {"type": "run", "id": started["id"], "status": "done", "total": 3, "done": 3, "failed": 0,
+                        "pending": 0, "permalink": f"/runs/{started['id']}"}
+
+
+def test_cancel_from_the_page_ends_the_run_and_cancels_what_is_left(fake_server, fake_client):
+    fake_server.on_generate(json_body={"data": [{"b64_json": png_base64()}]}, delay=0.2)
+    run_id = fake_client.post("/api/runs", json={"prompts": [f"p{n}" for n in range(20)],
+                                                 "targets": [{"model": "flux"}], "concurrency": 1}).get_json()["id"]
+    assert fake_client.post(f"/runs/{run_id}/cancel").status_code == 303
+    run = fake_client.get(f"/api/runs/{run_id}").get_json()
+    assert run["status"] == "cancelled" and run["cancelled"] >= 18
+    assert b"cancelled" in fake_client.get(f"/runs/{run_id}").data
