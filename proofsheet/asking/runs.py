@@ -130,7 +130,8 @@ def _cells(prompts: list[PromptRow], targets: list[dict[str, Any]], repeats: int
                     sent["seed"] += repeat  # repeats of a seeded prompt: the next seeds
                 parsed = parse_request(sent)
                 if isinstance(parsed, RequestErrors):
-                    errors["prompts" if prompt_index or target_index == 0 else "targets"] = \
+                    about_row = "prompt" in parsed or any(name in row.fields for name in parsed)
+                    errors["prompts" if about_row else "targets"] = \
                         f"Prompt {prompt_index + 1} with target {target_index + 1} ({target['model']}): " \
                         f"{parsed.summary()}"
                     return [], []

@@ -2,7 +2,7 @@
 
 Each run has, per server, at most `concurrency` workers; each worker waits for a place among the conversations in
 flight (running/admission.py) before it claims a cell, so a run never takes the web server's threads and pages
-answer as fast during a run. A server that says "wait" (429, or 503 with Retry-After or LiteLLM's cooldown words)
+answer as fast during a run; runs together take at most half the places, the rest left for a person's own calls. A server that says "wait" (429, or 503 with Retry-After or LiteLLM's cooldown words)
 is waited for and the cell asked again, up to MAX_ATTEMPTS, without counting as a failure; a cell's own failure is
 recorded and the run goes on; STREAK_LIMIT failures in a row pause the run with the reason. On start, runs that were
 running resume by themselves.
@@ -58,6 +58,8 @@ class RunScheduler:
         self._streaks: dict[int, int] = {}
         self._published: dict[int, float] = {}
         self._stopping = threading.Event()
+        # Runs together hold at most half the places, so that a person's own generations still find one.
+        self._share = threading.BoundedSemaphore(max(1, runner.max_in_flight // 2))
 
     # -- what the pages and the API do ------------------------------------------------------------------------------
 
@@ -159,19 +161,29 @@ class RunScheduler:
 
     def _work(self, run_id: int, server: str) -> None:
         try:
-            while self._goes_on(run_id) and self._wait_for(run_id, server):
-                place = self.runner.place(wait=PLACE_WAIT)
-                if isinstance(place, Problem):
-                    continue  # every place taken: look again (the run may have been paused meanwhile)
-                with place:
-                    cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
-                    if cell is None:
-                        break
-                    self._send(place, cell)
+            while self._goes_on(run_id) and self._wait_for(run_id, server) and self._next_cell(run_id, server):
+                pass
         except Exception:  # a fault of Proofsheet's own: logged, and this worker stops; the run can be resumed
             log.exception("A worker of run %d stopped", run_id)
         finally:
             self._worker_ended(run_id, server)
+
+    def _next_cell(self, run_id: int, server: str) -> bool:
+        """Wait for a share and a place, then claim and send one cell; False when none is left to claim."""
+        if not self._share.acquire(timeout=PLACE_WAIT):
+            return True  # runs already hold their share of the places: look again (the run may have been paused)
+        try:
+            place = self.runner.place(wait=PLACE_WAIT)
+            if isinstance(place, Problem):
+                return True  # every place taken
+            with place:
+                cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
+                if cell is None:
+                    return False
+                self._send(place, cell)
+                return True
+        finally:
+            self._share.release()
 
     def _worker_ended(self, run_id: int, server: str) -> None:
         with self._lock:
