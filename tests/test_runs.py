@@ -241,3 +241,26 @@ def test_cancel_from_the_page_ends_the_run_and_cancels_what_is_left(fake_server,
     run = fake_client.get(f"/api/runs/{run_id}").get_json()
     assert run["status"] == "cancelled" and run["cancelled"] >= 18
     assert b"cancelled" in fake_client.get(f"/runs/{run_id}").data
+
+
+def test_an_upload_from_another_sites_page_is_refused(client):
+    refused = client.post("/api/runs", data={"targets": '[{"model": "flux"}]',
+                                             "prompts_file": (io.BytesIO(b"a fox\n"), "p.txt")},
+                          content_type="multipart/form-data", headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403
+    assert client.get("/api/runs").get_json()["runs"] == []
+
+
+def test_other_bodies_than_json_or_an_upload_are_refused_as_the_api_does(client):
+    refused = client.post("/api/runs", data="prompts=a", content_type="application/x-www-form-urlencoded")
+    assert refused.status_code == 415
+
+
+def test_the_form_takes_a_prompt_file(fake_server, fake_client):
+    image_answer(fake_server)
+    started = fake_client.post("/runs", data={"prompts_file": (io.BytesIO(b"prompt\na red kite\n"), "p.csv"),
+                                              "target_model": ["flux"], "action": "start"},
+                               content_type="multipart/form-data")
+    assert started.status_code == 303
+    run = finished(fake_client, int(started.headers["Location"].rsplit("/", 1)[1]))
+    assert (run["done"], [body["prompt"] for body in sent_bodies(fake_server)]) == (1, ["a red kite"])

@@ -177,6 +177,8 @@ class RunScheduler:
             if isinstance(place, Problem):
                 return True  # every place taken
             with place:
+                if self._told_to_wait(run_id, server):
+                    return True  # the server said to wait while this worker waited for its place
                 cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
                 if cell is None:
                     return False
@@ -252,10 +254,14 @@ class RunScheduler:
         self._change(cell.run_id, "paused", ("running",), f"Paused: {problem.message}")
 
     def _wait_then_again(self, cell: ClaimedCell, seconds: int) -> None:
-        self.book.put_back(cell.id)
-        with self._lock:
+        with self._lock:  # first the wait, then the cell back in the queue: no other worker sends it meanwhile
             key = (cell.run_id, cell.server)
             self._not_before[key] = max(self._not_before.get(key, 0.0), time.monotonic() + min(seconds, MAX_WAIT))
+        self.book.put_back(cell.id)
+
+    def _told_to_wait(self, run_id: int, server: str) -> bool:
+        with self._lock:
+            return self._not_before.get((run_id, server), 0.0) > time.monotonic()
 
     def _failed(self, cell: ClaimedCell, generation_id: int | None, problem: Problem) -> None:
         self.book.finish(cell.id, "failed", generation_id, (problem.kind, problem.message))
