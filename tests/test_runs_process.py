@@ -138,3 +138,28 @@ def test_pages_answer_within_a_second_while_a_run_waits_on_a_server_that_never_a
         assert wait_until(lambda: hanging_server.open_hangs == 0, 5)  # the calls in flight are cut
     finally:
         stop_process(process)
+
+
+def test_a_run_of_a_file_of_each_kind_and_bad_input_refused_with_a_clear_400(tmp_path, fake_server):
+    answers = Answers(fake_server)
+    files = {"p.txt": b"a red kite\na blue door\n",
+             "p.csv": b"prompt,size\na red kite,256x256\na blue door,512x512\n",
+             "p.jsonl": b'{"prompt": "a red kite", "seed": 3}\n{"prompt": "a blue door", "category": "doors"}\n'}
+    process, url = start_app_process(tmp_path / "data", fake_server.api_base)
+    try:
+        for name, content in files.items():
+            started = requests.post(url + "/api/runs", data={"targets": '[{"model": "flux"}]'},
+                                    files={"prompts_file": (name, content)}, timeout=10)
+            assert started.status_code == 201, started.text
+            run_id = started.json()["id"]
+            assert wait_until(lambda: run_state(url, run_id)["status"] == "done", 30)
+            assert sorted(cell["prompt"] for cell in all_cells(url, run_id)) == ["a blue door", "a red kite"]
+        assert answers.made == Counter({"a red kite": 3, "a blue door": 3})
+        for body, words in [({"prompts": [], "targets": [{"model": "flux"}]}, "at least one prompt"),
+                            ({"prompts": ["a"], "targets": [{"model": "flux", "server": "elsewhere"}]},
+                             "no server named 'elsewhere'"),
+                            ({"prompts": ["a"] * 10_001, "targets": [{"model": "flux"}]}, "At most 10,000 calls")]:
+            refused = requests.post(url + "/api/runs", json=body, timeout=10)
+            assert refused.status_code == 400 and words in refused.json()["error"]["message"]
+    finally:
+        stop_process(process)
