@@ -73,7 +73,11 @@ class RunScheduler:
 
     def resume_all(self) -> list[int]:
         """On start: cells caught in flight are queued again, and the runs that were running go on."""
-        resumed = self.book.recover()
+        try:
+            resumed = self.book.recover()
+        except StorageError as error:  # Proofsheet still starts; the runs wait until the folder takes writes again
+            log.warning("The runs that were running could not be resumed: %s", error.problem.message)
+            return []
         for run_id in resumed:
             log.info("Resuming run %d", run_id)
             self._launch(run_id)
@@ -163,6 +167,8 @@ class RunScheduler:
         try:
             while self._goes_on(run_id) and self._wait_for(run_id, server) and self._next_cell(run_id, server):
                 pass
+        except StorageError as error:  # the disk is full or read-only: said once, and this worker stops
+            log.warning("Run %d stopped sending to %s: %s", run_id, server, error.problem.message)
         except Exception:  # a fault of Proofsheet's own: logged, and this worker stops; the run can be resumed
             log.exception("A worker of run %d stopped", run_id)
         finally:
