@@ -91,6 +91,7 @@ def test_repeats_of_a_seeded_prompt_take_the_next_seeds(fake_server, fake_client
     ({"prompts": [{"prompt": "a fox", "model": "x"}], "targets": [{"model": "flux"}]}, "prompts", "the targets say"),
     ({"prompts": [{"prompt": "a fox", "size": "huge"}], "targets": [{"model": "flux"}]}, "prompts", "Prompt 1"),
     ({"prompts": [3], "targets": [{"model": "flux"}]}, "prompts", "not a prompt"),
+    ({"prompts": ["a fox"], "targets": [{"model": "flux"}], "dry_run": "yes"}, "dry_run", "true or false"),
     ({"prompts": ["a fox"], "targets": [{"model": "flux", "n": 0}]}, "targets", "target 1 (flux)"),
 ])
 def test_bad_input_is_refused_with_a_clear_400_and_nothing_is_queued(client, body, field, words):

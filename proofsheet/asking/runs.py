@@ -85,6 +85,8 @@ def parse_run(fields: Mapping[str, Any], default_server: str,
     repeats = _count(fields.get("repeats"), "repeats", 1, MAX_REPEATS, 1, errors)
     concurrency = _count(fields.get("concurrency"), "concurrency", 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY, errors)
     name = _name(fields.get("name"), prompts, errors)
+    if fields.get("dry_run") not in (None, True, False):  # never a run started for a dry run misspelt
+        errors["dry_run"] = "\"dry_run\" is true or false."
     if not prompts and "prompts" not in errors:
         errors["prompts"] = "Give at least one prompt: paste them one a line, or choose a .txt, .csv or .jsonl file."
     if errors:
