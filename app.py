@@ -21,9 +21,11 @@ from proofsheet import settings
 from proofsheet.demo.server import DemoImageServer, delay_options, demo_delay
 from proofsheet.running.events import EventBus
 from proofsheet.running.runner import Runner
+from proofsheet.running.runs import RunScheduler
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.lock import FolderInUse
 from proofsheet.history.prompts import PromptBook
+from proofsheet.history.runs import RunBook
 from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
@@ -40,6 +42,7 @@ from proofsheet.web.live import live
 from proofsheet.web.pages import pages
 from proofsheet.web.partials import partials
 from proofsheet.web.present import present_pages
+from proofsheet.web.runs import runs_api, runs_pages
 from proofsheet.web.servers import servers_pages
 from proofsheet.web.sheets import sheets
 from proofsheet.web.v1 import v1
@@ -75,21 +78,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
     app.extensions["arena"] = ArenaBook(app.extensions["store"])
     app.extensions["prompts"] = PromptBook(app.extensions["store"])
+    app.extensions["runs"] = RunScheduler(app.extensions["runner"], RunBook(app.extensions["store"]))
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,
-                      present_pages, sheets):
+                      present_pages, sheets, runs_pages, runs_api):
         app.register_blueprint(blueprint)
     app.register_blueprint(v1, url_prefix="/servers/<server_name>/v1", name="v1_named")
     guards.exempt_marked(app, csrf)  # what takes no CSRF token says so beside its routes, and guards itself
     guards.install(app)
     errors.install(app)
     templating.install(app)
+    app.extensions["runs"].resume_all()  # a run that was running when Proofsheet stopped (or was killed) goes on
     return app
 
 
 def close_app(app: Flask) -> None:
     """Finish keeping what was relayed, then let go of the history and its folder (tests, a clean shutdown)."""
+    app.extensions["runs"].close()
     app.extensions["recorder"].close()
     app.extensions["store"].close()
 

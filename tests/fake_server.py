@@ -94,7 +94,7 @@ class _Handler(LoopbackHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
-        raw = self.read_body()
+        raw = self.body = self.read_body()  # the body, for a scripted reply to read
         self.fake.received.append({"method": method, "path": self.path, "headers": dict(self.headers), "body": raw})
         reply = self.fake.replies.get((method, self.path.split("?")[0]))
         if reply is None:

@@ -120,4 +120,43 @@ MIGRATIONS = [
     """
     CREATE INDEX arena_rounds_group ON arena_rounds(group_id);
     """,
+    # Prompt-set runs (prompts × targets × repeats): each cell a row of a durable queue, linked to the generation
+    # it made. A run's name can serve as a category (the arena's leaderboard), and a cell's own category is kept.
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        targets_json TEXT NOT NULL,
+        repeats INTEGER NOT NULL,
+        concurrency INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        finished_at REAL
+    );
+    CREATE INDEX runs_status ON runs(status);
+    CREATE TABLE run_cells (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        prompt_index INTEGER NOT NULL,
+        target_index INTEGER NOT NULL,
+        repeat INTEGER NOT NULL,
+        server TEXT NOT NULL,
+        fields_json TEXT NOT NULL,
+        category TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retried INTEGER NOT NULL DEFAULT 0,
+        generation_id INTEGER REFERENCES generations(id) ON DELETE SET NULL,
+        error_kind TEXT,
+        error_message TEXT,
+        cost_usd REAL,
+        finished_at REAL
+    );
+    CREATE INDEX run_cells_queue ON run_cells(run_id, status, server, position);
+    CREATE INDEX run_cells_target ON run_cells(run_id, target_index, position);
+    CREATE INDEX run_cells_generation ON run_cells(generation_id);
+    """,
 ]

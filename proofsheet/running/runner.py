@@ -73,6 +73,11 @@ class Runner:
         """The kept generation, or a Problem when it could not start (busy, disk full, asker gone, deleted)."""
         return self._in_a_place(gone, lambda place: self._generate(place, request, client_ref, group, listener))
 
+    def generate_in(self, place: Place, request: GenerationRequest,
+                    listener: Listener | None = None) -> StoredGeneration | Problem:
+        """A generation in a place already taken: a run's worker waits for its place, then claims its cell."""
+        return self._generate(place, request, None, None, listener)
+
     def edit(self, edit: EditRequest, client_ref: str | None = None, gone: Gone | None = None,
              listener: Listener | None = None) -> StoredGeneration | Problem:
         """An edit, kept like a generation with its input images and mask, and a link to the image it started from."""

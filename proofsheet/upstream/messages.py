@@ -52,8 +52,9 @@ def http_error(body: Body) -> Problem:
 
 
 def retry_after(body: Body) -> int | None:
-    """A 429's wait in seconds: its Retry-After header, else the words of a cooldown; None when it is no rate limit."""
-    if body.status != 429:
+    """A 429's wait in seconds: its Retry-After header, else the words of a cooldown; None when it is no rate limit.
+    A 503 that says when to come back (Retry-After, or a cooldown) is a wait too: a server shedding load."""
+    if body.status not in (429, 503):
         return None
     header = str(body.headers.get("Retry-After", "")).strip()
     if header:

@@ -14,8 +14,10 @@ from proofsheet.asking.bodies import read_json
 from proofsheet.asking.generation import RequestErrors
 from proofsheet.running.recording import Recorder
 from proofsheet.running.runner import Runner
+from proofsheet.running.runs import RunScheduler
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.prompts import PromptBook
+from proofsheet.history.runs import RunBook
 from proofsheet.history.store import Store
 from proofsheet.results import Problem
 from proofsheet.upstream.client import ImageServerClient
@@ -61,6 +63,14 @@ def client() -> ImageServerClient:
 
 def runner() -> Runner:
     return current_app.extensions["runner"]
+
+
+def run_scheduler() -> RunScheduler:
+    return current_app.extensions["runs"]
+
+
+def run_book() -> RunBook:
+    return run_scheduler().book
 
 
 def recorder() -> Recorder:

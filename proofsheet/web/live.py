@@ -1,7 +1,8 @@
 """The history as it happens: GET /api/events, Server-Sent Events that pages showing the history listen to.
 
 Each event is `generation` with {"type", "id", "status", "permalink"} whenever a generation begins, changes or ends
-(from the form, the API, or a program through /v1). A connection lasts at most STREAM_SECONDS; the browser's
+(from the form, the API, or a program through /v1), and `run` with {"type", "id", "status", "total", "done",
+"failed", "pending", "permalink"} as a run's cells finish. A connection lasts at most STREAM_SECONDS; the browser's
 EventSource reconnects by itself (after `retry`) and the page catches up, so no thread is held forever.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _stream(subscription: Subscription, gone: Callable[[], bool] | None) -> Iter
         while time.monotonic() < ends and not (gone and gone()):
             event = subscription.next(timeout=GONE_CHECK_SECONDS)
             if event is not None:
-                yield sse.encode("generation", event)
+                yield sse.encode(event.get("type", "generation"), event)
             elif time.monotonic() > heartbeat:
                 heartbeat = time.monotonic() + HEARTBEAT_SECONDS
                 yield b": still here\n\n"
