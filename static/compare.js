@@ -39,6 +39,18 @@
     return head;
   }
 
+  // Once every cell has answered, the heading as the server renders it (compare.html): its date, its cost, and the
+  // Present and contact sheet buttons, which show the finished run.
+  async function finishedHeading(group) {
+    try {
+      const page = new DOMParser().parseFromString(await (await fetch(group.permalink)).text(), "text/html");
+      const head = page.querySelector("#compare-grid .result-head");
+      if (head) grid.querySelector(".result-head")?.replaceWith(document.importNode(head, true));
+    } catch {
+      // the run is on the page; a reload shows the buttons
+    }
+  }
+
   function label(tag, className, text) {
     const element = document.createElement(tag);
     element.className = className;
@@ -122,6 +134,7 @@
       grid.dataset.groupId = String(group.id);
       history.pushState({}, "", group.permalink);
       await Promise.all(group.cells.map((cell, position) => runCell(group, cell, position, cards[position])));
+      await finishedHeading(group);
     } finally {
       button.disabled = false;
     }

@@ -136,18 +136,23 @@
     figure.hidden = false;
   }
 
+  let sending = false; // one edit at a time, however the form is submitted (a double click, Ctrl+Enter)
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (sending) return;
+    sending = true;
     const data = new FormData(form);
     data.delete("csrf_token");
-    if (painted) data.set("mask", await maskBlob(), "mask.png");
-    else if (!maskInput.files.length) data.delete("mask");
+    // The waiting shows at once: encoding a large painted mask takes a moment, and the click must be seen to take.
     button.disabled = true;
     const card = waitingCard(String(data.get("model") || "the image server"));
     status.replaceChildren(card);
     window.proofsheetIntoView(card); // on a phone the button is far below the image: the waiting is where one looks
     const stopTimer = window.proofsheetTimer(card.querySelector("[role=timer]"));
+    let leaving = false;
     try {
+      if (painted) data.set("mask", await maskBlob(), "mask.png");
+      else if (!maskInput.files.length) data.delete("mask");
       const response = await fetch("/api/edit", { method: "POST", body: data });
       let answer = null;
       if (response.headers.get("Content-Type")?.startsWith("text/event-stream")) {
@@ -160,6 +165,7 @@
         answer = await response.json();
       }
       if (answer?.id) {
+        leaving = true; // the button stays disabled until the result's page replaces this one
         window.location.assign(answer.permalink);
         return;
       }
@@ -171,7 +177,8 @@
       status.replaceChildren(message);
     } finally {
       stopTimer();
-      button.disabled = false;
+      button.disabled = leaving;
+      sending = leaving;
     }
   });
 })();

@@ -150,9 +150,10 @@ def test_prompt_search_replace_and_a_field_axis(client, demo_server):
 def test_the_png_contact_sheet_is_labelled_and_carries_the_prompt(client):
     group = client.post("/api/compare", json={"prompt": "a fox <b>bold</b>", "models": ["flux", "nope"],
                                               "seeds": [1, 2], "size": "64x64"}).get_json()
-    answer = client.get(f"/compare/{group['id']}/contact-sheet.png")
+    answer = client.get(f"/compare/{group['id']}/contact-sheet.png?download=1")
     assert answer.status_code == 200 and answer.mimetype == "image/png"
     assert "attachment" in answer.headers["Content-Disposition"]
+    assert client.get(f"/compare/{group['id']}/contact-sheet.png").headers["Content-Disposition"].startswith("inline")
     sheet = Image.open(io.BytesIO(answer.get_data()))
     assert sheet.format == "PNG" and sheet.width > 2 * 384 and sheet.height > 2 * 384
     assert sheet.text["prompt"] == "a fox <b>bold</b>" and sheet.text["Software"] == "Proofsheet"
@@ -170,7 +171,8 @@ def test_the_html_contact_sheet_inlines_every_image_and_runs_nothing(client):
                                               "models": ["flux", "sdxl-turbo", "nope"], "size": "64x64"}).get_json()
     answer = client.get(f"/compare/{group['id']}/contact-sheet.html")
     page = answer.get_data(as_text=True)
-    assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
+    assert answer.status_code == 200 and answer.headers["Content-Disposition"].startswith("inline")  # shown in a tab
+    assert answer.headers["Content-Security-Policy"].endswith("; sandbox")
     assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'; img-src data:")
     assert page.count('<img src="data:image/') == 2 and "Model not found: nope" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from proofsheet.asking.generation import DEFAULT_MODEL, RequestErrors, parse_request
 from proofsheet.results import Problem
@@ -62,6 +62,12 @@ def rerun(generation_id: int) -> Any:
     if isinstance(again, Problem):
         abort(status_of(again.kind), again.message)
     return redirect(url_for("pages.generation_page", generation_id=again.id), code=303)
+
+
+@pages.get("/favicon.ico")
+def favicon() -> Any:
+    """The icon, where a browser asks for it unbidden (a slideshow, an image or a contact sheet opened in a tab)."""
+    return current_app.send_static_file("icon.png")
 
 
 @pages.get("/healthz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
 from proofsheet.contact_sheet import Sheet, SheetCell, inline_image, render_png
 from proofsheet.history.records import Group, StoredGeneration
@@ -12,9 +12,10 @@ from proofsheet.web.context import ids_arg, store
 
 sheets = Blueprint("sheets", __name__)
 MAX_SELECTED = 48
-# The HTML sheet is a document to keep and mail: nothing in it may load or run anything.
+# The HTML sheet is a document to keep and mail: nothing in it may load or run anything. Shown in a tab of our own
+# origin, it is sandboxed as well, so even a flaw in its escaping could not act as the app.
 SHEET_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
-                "frame-ancestors 'none'")
+                "frame-ancestors 'none'; sandbox")
 
 
 @sheets.get("/compare/<id:group_id>/contact-sheet.png")
@@ -73,7 +74,7 @@ def _cell(label: str, generation: StoredGeneration | None, caption: str = "") ->
 
 def _png(sheet: Sheet, name: str) -> Response:
     response = Response(render_png(sheet), mimetype="image/png")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.png"'
+    response.headers["Content-Disposition"] = _disposition(f"{name}.png")
     return response
 
 
@@ -84,6 +85,12 @@ def _html(sheet: Sheet, name: str) -> Response:
     page = render_template("contact_sheet.html", sheet=sheet, grid=rows)
     response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = SHEET_POLICY
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.html"'
+    response.headers["Content-Disposition"] = _disposition(f"{name}.html")
     return response
+
+
+def _disposition(file_name: str) -> str:
+    """Shown in the tab (a presenter clicking wants to see it), or saved when the link asks for `download=1`."""
+    how = "attachment" if request.args.get("download") == "1" else "inline"
+    return f'{how}; filename="{file_name}"'
 

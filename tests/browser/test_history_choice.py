@@ -25,8 +25,7 @@ def test_present_chosen_opens_the_slideshow_of_the_chosen_cards(page, live_app, 
     expect(page.locator(".slide img")).to_have_count(2)
 
 
-@pytest.mark.parametrize(("button", "suffix"), [("Export chosen as .zip", ".zip"), ("Contact sheet (PNG)", ".png"),
-                                               ("Contact sheet (HTML)", ".html")])
+@pytest.mark.parametrize(("button", "suffix"), [("Export chosen as .zip", ".zip"), ("Download sheet (PNG)", ".png")])
 def test_each_download_button_downloads_the_chosen_cards(page, live_app, three_made, button, suffix):
     page.goto(live_app.url + "/generations")
     choose(page, three_made)
@@ -34,6 +33,16 @@ def test_each_download_button_downloads_the_chosen_cards(page, live_app, three_m
         page.get_by_role("button", name=button).click()
     assert download.value.suggested_filename.endswith(suffix)
     assert download.value.failure() is None
+
+
+@pytest.mark.parametrize(("button", "shown"), [("Contact sheet (PNG)", "img"), ("Contact sheet (HTML)", "h1")])
+def test_each_contact_sheet_button_opens_the_sheet_of_the_chosen_cards_in_a_tab(page, live_app, three_made, button, shown):
+    page.goto(live_app.url + "/generations")
+    choose(page, three_made)
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name=button).click()
+    expect(opened.value.locator(shown).first).to_be_visible()
+    assert sorted(opened.value.url.split("?", 1)[1].split("&")) == sorted(f"id={n}" for n in three_made)
 
 
 def test_a_star_in_the_grid_stars_its_card_and_exports_nothing(page, live_app, three_made):

@@ -1,6 +1,6 @@
 """The walker: every visible button and link on every page state, clicked as a person clicks (Playwright's real click
 on the visible element), at 1366×768 and on a 390×844 phone, in both themes. A control that changes nothing (no
-navigation, no request, no visible change, no download) fails the test.
+navigation, no new tab, no request, no visible change, no download) fails the test.
 
 Sampling, to keep the run short: each state is walked twice, at 1366×768 and on the phone, in opposite themes
 (alternating from state to state, so each theme sees every size); a control is clicked once per size, the first time
@@ -55,6 +55,7 @@ class Watcher:
         page.route(lambda url: not QUIET.search(url), self._route)
         page.on("framenavigated", lambda frame: frame == page.main_frame and self._navigated())
         page.on("download", lambda download: self._downloaded())
+        page.on("popup", self._opened)  # a link to a new tab (a contact sheet): the tab is what a person sees
 
     def _route(self, route):
         request = route.request
@@ -68,6 +69,10 @@ class Watcher:
 
     def _navigated(self):
         self.navigations += 1
+
+    def _opened(self, popup):
+        self.navigations += 1
+        popup.close()
 
     def _downloaded(self):
         self.downloads += 1
