@@ -197,6 +197,7 @@ class Store:
             self.files.remove_response(generation_id)
             shas += [row[0] for row in self.db.execute("SELECT sha256 FROM inputs WHERE generation_id=?",
                                                        (generation_id,))]
+            self._spending.forget(self.db, generation_id)
             deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
             self.files.remove_unnamed_images(self.db, set(shas))
         return deleted
