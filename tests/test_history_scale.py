@@ -11,6 +11,7 @@ from proofsheet.history.db import DB_NAME
 from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.store import Store
 from proofsheet.results import GenerationResult
+from tests.support import wait_until
 
 ENDPOINT = "http://127.0.0.1:1/v1/images/generations"
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -31,6 +32,13 @@ def add(store: Store, prompt: str, model: str = "flux", server: str = "default")
 
 def fail(store: Store, generation_id: int) -> None:
     store.finish(generation_id, GenerationResult(request={}, endpoint=ENDPOINT, status=500, elapsed=0.1))
+
+
+def succeed(store: Store, generation_id: int) -> None:
+    """As a generation that gave one image: its status and its image's row."""
+    store.db.execute("UPDATE generations SET status='ok' WHERE id=?", (generation_id,))
+    store.db.execute("INSERT INTO images (generation_id, position, source, sha256) VALUES (?, 0, 'b64_json', ?)",
+                     (generation_id, f"{generation_id:064x}"))
 
 
 def found(store: Store, query: str, **filters) -> list[str]:
@@ -127,7 +135,7 @@ def test_the_newest_successful_models_are_offered_as_recent(store):
         if model == "typo":
             fail(store, generation)
         else:
-            store.db.execute("UPDATE generations SET status='ok' WHERE id=?", (generation,))
+            succeed(store, generation)
     assert store.recent_models() == ["dall-e-3", "sdxl", "flux"]
     assert store.recent_models(server="default") == ["dall-e-3", "flux"]
     assert store.recent_models(limit=1) == ["dall-e-3"]
@@ -137,11 +145,8 @@ def test_the_spending_follows_new_and_deleted_generations_as_a_fresh_sum_does(st
     store.prices.path.write_text(json.dumps({"models": {"flux": {"per_image": {"1024x1024": 0.25}}}}))
     made = []
     for number in range(4):
-        generation = add(store, f"priced {number}")
-        store.db.execute("UPDATE generations SET status='ok' WHERE id=?", (generation,))
-        store.db.execute("INSERT INTO images (generation_id, position, source, sha256) VALUES (?, 0, 'b64_json', ?)",
-                         (generation, f"{generation:064x}"))
-        made.append(generation)
+        made.append(add(store, f"priced {number}"))
+        succeed(store, made[-1])
         assert store.spending() == queries.Spending(store.prices).total(store.db)
     store.delete(made[1])
     store.db.execute("DELETE FROM generations WHERE id=?", (made[2],))  # gone without the store knowing
@@ -177,3 +182,12 @@ def test_the_index_finds_what_the_substring_search_found(tmp_path_factory, promp
         assert found(store, query) == like(prompts, query)
     finally:
         store.close()
+
+
+def test_a_large_spending_is_added_up_in_the_background_and_shown_once_known(store, monkeypatch):
+    monkeypatch.setattr(queries, "WAIT_FOR_AT_MOST", 2)
+    store.prices.path.write_text(json.dumps({"models": {"flux": {"per_image": {"1024x1024": 0.25}}}}))
+    for number in range(7):
+        succeed(store, add(store, f"priced {number}"))
+    assert store.spending() == (0.0, 0)  # not known yet: the page leaves it out
+    assert wait_until(lambda: store.spending() == (1.75, 7), 10)

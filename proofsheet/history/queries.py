@@ -4,6 +4,7 @@ what it has cost. Every function takes the calling thread's connection; none wri
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from typing import Any
@@ -11,7 +12,11 @@ from typing import Any
 from proofsheet.history.prices import PriceTable
 from proofsheet.history.records import GalleryPage, StoredGeneration, StoredInput, generation_from_row, image_from_row
 
+log = logging.getLogger(__name__)
+
 MAX_ID = 2**63 - 1
+# Generations a page load adds up to the spending itself; more are added up in the background (see Spending).
+WAIT_FOR_AT_MOST = 20_000
 GALLERY_ROW = (
     "SELECT g.id, g.created_at, g.status, g.prompt, g.model, g.response_format, g.elapsed, g.error_message, "
     "g.group_id, g.via, g.server, g.starred, "
@@ -24,11 +29,12 @@ GALLERY_ROW = (
 )
 # A search walks the trigram index newest first and reads only the generations it names.
 SEARCHED_ROWS = "FROM prompt_search s CROSS JOIN generations g ON g.id = s.rowid"
-# A search's total is counted this far past the page's start, then shown as "1,000+": a word in half of a million
-# prompts would otherwise be counted one by one on every load.
-COUNT_AHEAD = 1000
-# A search with filters that leave at most this many generations reads them all rather than the index.
-FEW_TO_SEARCH = 3000
+# A search's total is counted this far past the page's start (ten pages), then shown as "240+": a word in half of
+# a million prompts would otherwise be counted one by one on every load.
+COUNT_AHEAD = 240
+# A search with filters that leave at most this many generations reads them all (at about 1.5 µs each) rather
+# than the index, whose matches the filters might leave few of.
+FEW_TO_SEARCH = 20_000
 MOST_TRIGRAMS = 12  # enough to make a search selective; the prompts found are checked whole anyway
 
 
@@ -128,36 +134,40 @@ def recent_models(db: sqlite3.Connection, limit: int = 8, server: str | None = N
 class Spending:
     """The estimated cost of the whole history, and how many generations it could price.
 
-    Every gallery page shows it, and a million generations take seconds to price, so each is priced once: the sum
-    covers every generation up to `_settled` (none of them still running when summed), and each load adds the
-    ones that settled since. A deleted generation is taken off (forget); a change the sum cannot follow (the price
-    table edited, a generation gone without forget) has it worked out again from the start.
+    Every gallery page shows it, and a million generations take half a minute to price, so each is priced once:
+    the sum covers every generation up to `_settled` (none of them still running when summed), and each load adds
+    the ones that settled since. A deleted generation is taken off (forget); a change the sum cannot follow (the
+    price table edited, a generation gone without forget) has it worked out again from the start. More than
+    WAIT_FOR_AT_MOST to add up (a large history after a start) is added up in the background: until then the
+    spending is (0.0, 0) and the page does not show it.
     """
 
-    def __init__(self, prices: PriceTable) -> None:
+    def __init__(self, prices: PriceTable, database: Any = None) -> None:
         self.prices = prices
+        self._database = database  # its .connection and .release_connection(), for the background; None: never
         self._lock = threading.Lock()  # pages load on several threads; each span must be added once
         self._version: float | None = None
         self._settled = 0  # every generation up to this id is in the sum
         self._settled_succeeded = 0  # how many of those succeeded: the tallies say when one went unnoticed
         self._usd, self._priced = 0.0, 0
+        self._catching_up = False
 
     def total(self, db: sqlite3.Connection) -> tuple[float, int]:
         with self._lock:
-            if self.prices.version() != self._version or self._succeeded_up_to(db, self._settled) \
-                    != self._settled_succeeded:
+            if self._catching_up:
+                return 0.0, 0
+            if self.prices.version() != self._version or (
+                    self._settled and self._succeeded_up_to(db, self._settled) != self._settled_succeeded):
                 self._version, self._settled, self._settled_succeeded = self.prices.version(), 0, 0
                 self._usd, self._priced = 0.0, 0
-            newest, oldest_running = db.execute(
-                "SELECT MAX(id), (SELECT MIN(id) FROM generations WHERE outcome = 'running') FROM generations"
-            ).fetchone()
-            settled = (oldest_running - 1) if oldest_running else (newest or 0)
-            if settled > self._settled:
-                usd, priced, succeeded = self._add_up(db, self._settled, settled)
-                self._usd, self._priced = self._usd + usd, self._priced + priced
-                self._settled, self._settled_succeeded = settled, self._settled_succeeded + succeeded
+            newest, settled = self._edges(db)
+            if settled - self._settled > WAIT_FOR_AT_MOST and self._database is not None:
+                self._catching_up = True
+                threading.Thread(target=self._catch_up, name="spending", daemon=True).start()
+                return 0.0, 0
+            self._add_settled(db, self._settled, settled)
             # Finished after one that is still running: added up again on each load until that one settles.
-            usd, priced, _ = self._add_up(db, self._settled, newest or 0)
+            usd, priced, _ = self._add_up(db, self._settled, newest)
             return self._usd + usd, self._priced + priced
 
     def forget(self, db: sqlite3.Connection, generation_id: int) -> None:
@@ -167,6 +177,40 @@ class Spending:
                 usd, priced, succeeded = self._add_up(db, generation_id - 1, generation_id)
                 self._usd, self._priced = self._usd - usd, self._priced - priced
                 self._settled_succeeded -= succeeded
+
+    def _catch_up(self) -> None:
+        """Add up the settled generations a span at a time, on a thread of its own."""
+        db = self._database.connection
+        try:
+            while True:
+                with self._lock:
+                    start, (_, settled) = self._settled, self._edges(db)
+                if settled - start <= WAIT_FOR_AT_MOST:
+                    return  # the rest: on the next load
+                end = start + WAIT_FOR_AT_MOST
+                usd, priced, succeeded = self._add_up(db, start, end)
+                with self._lock:
+                    if self._settled == start:  # nothing was added or started again meanwhile
+                        self._usd, self._priced = self._usd + usd, self._priced + priced
+                        self._settled, self._settled_succeeded = end, self._settled_succeeded + succeeded
+        except sqlite3.Error as exc:  # the history closed meanwhile: the next start adds up again
+            log.info("The spending was not worked out (%s).", exc)
+        finally:
+            with self._lock:
+                self._catching_up = False
+            self._database.release_connection()
+
+    def _edges(self, db: sqlite3.Connection) -> tuple[int, int]:
+        """(the newest id, the newest id before the oldest generation still running)."""
+        newest, oldest_running = db.execute(
+            "SELECT MAX(id), (SELECT MIN(id) FROM generations WHERE outcome = 'running') FROM generations").fetchone()
+        return newest or 0, (oldest_running - 1) if oldest_running else (newest or 0)
+
+    def _add_settled(self, db: sqlite3.Connection, start: int, settled: int) -> None:
+        if settled > start:
+            usd, priced, succeeded = self._add_up(db, start, settled)
+            self._usd, self._priced = self._usd + usd, self._priced + priced
+            self._settled, self._settled_succeeded = settled, self._settled_succeeded + succeeded
 
     def _succeeded_up_to(self, db: sqlite3.Connection, last: int) -> int:
         return db.execute("SELECT (SELECT COALESCE(SUM(count), 0) FROM tallies WHERE outcome = 'succeeded') - "

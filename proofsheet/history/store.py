@@ -49,7 +49,7 @@ class Store:
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
         self.files.take_folder(holder_text() if lock else None)
         self.prices = PriceTable(self.folder)
-        self._spending = queries.Spending(self.prices)
+        self._spending = queries.Spending(self.prices, self.database)
         try:
             self.notice = open_database(self.database, self.files)
         except HistoryUnavailable:
