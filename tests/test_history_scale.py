@@ -191,3 +191,26 @@ def test_a_large_spending_is_added_up_in_the_background_and_shown_once_known(sto
         succeed(store, add(store, f"priced {number}"))
     assert store.spending() == (0.0, 0)  # not known yet: the page leaves it out
     assert wait_until(lambda: store.spending() == (1.75, 7), 10)
+
+
+@pytest.mark.parametrize("filters", [{"model": "flux"}, {"server": "litellm"}, {"outcome": "failed"},
+                                     {"outcome": "succeeded"}, {"starred": True},
+                                     {"model": "flux", "server": "litellm", "outcome": "failed", "starred": True}])
+def test_a_search_with_filters_finds_what_each_alone_allows(store, filters, monkeypatch):
+    monkeypatch.setattr(queries, "FEW_TO_SEARCH", 0)  # through the index, as in a large history
+    made = {}
+    for number in range(16):
+        model, server = ("flux", "sdxl")[number % 2], ("default", "litellm")[number // 2 % 2]
+        generation = add(store, f"a lighthouse {number}" if number % 3 else f"a fox {number}", model, server)
+        if number // 4 % 2:
+            fail(store, generation)
+        else:
+            succeed(store, generation)
+        if number // 8:
+            store.star(generation)
+        made[generation] = store.gallery_row(generation) | {"outcome": "failed" if number // 4 % 2 else "succeeded"}
+    expected = [row["prompt"] for row in sorted(made.values(), key=lambda row: -row["id"])
+                if "lighthouse" in row["prompt"] and all(row[key] == value for key, value in filters.items())]
+    assert expected and found(store, "lighthouse", **filters) == expected
+    assert found(store, "se", **filters) == expected  # two letters: the filters still through the index
+    assert store.gallery(query="lighthouse", **filters).total == len(expected)

@@ -32,9 +32,8 @@ SEARCHED_ROWS = "FROM prompt_search s CROSS JOIN generations g ON g.id = s.rowid
 # A search's total is counted this far past the page's start (ten pages), then shown as "240+": a word in half of
 # a million prompts would otherwise be counted one by one on every load.
 COUNT_AHEAD = 240
-# A search with filters that leave at most this many generations reads them all (at about 1.5 µs each) rather
-# than the index, whose matches the filters might leave few of.
-FEW_TO_SEARCH = 20_000
+# A search with filters that leave at most this many generations reads them all rather than the index.
+FEW_TO_SEARCH = 2000
 MOST_TRIGRAMS = 12  # enough to make a search selective; the prompts found are checked whole anyway
 
 
@@ -261,11 +260,19 @@ def _searched(db: sqlite3.Connection, query: str, model: str, outcome: str, serv
                 "(SELECT model, server, outcome, starred FROM tallies t WHERE " + _tally_filter() + ")",
                 [*params, *_tally_params(model, outcome, server, starred)])
     where, params = _gallery_filter(query, model, outcome, server, starred)
-    trigrams = search_trigrams(query)
+    trigrams = " AND ".join(filter(None, [search_trigrams(query), *map(search_trigrams, _facets(
+        model, outcome, server, starred))]))
     if not trigrams:
         return "FROM generations g", "g.id DESC", where, params
     # The index's own order (its rowid is the generation's id): SQLite then reads it newest first and stops.
     return SEARCHED_ROWS, "s.rowid DESC", f"{where} AND s.prompt_search MATCH ?", [*params, trigrams]
+
+
+def _facets(model: str, outcome: str, server: str, starred: bool) -> list[str]:
+    """The filters as the index holds them (the `facets` column of the last migration): each value between its
+    marks, the star as three marks."""
+    return [f"\ue001{model}\ue001" if model else "", f"\ue002{server}\ue002" if server else "",
+            f"\ue003{outcome}\ue003" if outcome in ("succeeded", "failed") else "", "\ue004" * 3 if starred else ""]
 
 
 def search_trigrams(query: str) -> str:
