@@ -279,6 +279,8 @@ def search_trigrams(query: str) -> str:
     """The FTS5 query that finds every prompt holding `query`: some of its trigrams, each a quoted string (so that
     quotes, *, -, NEAR or AND typed by a person are only characters), all required. Empty for fewer than three
     characters, which have no trigram."""
+    # SQLite reads both the FTS5 query and LIKE's pattern as C text, which ends at a NUL: search what LIKE sees.
+    query = query.split("\0", 1)[0]
     starts = list(range(0, len(query) - 2, 3))
     if starts and starts[-1] != len(query) - 3:
         starts.append(len(query) - 3)  # the last characters too, overlapping
