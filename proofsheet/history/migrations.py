@@ -125,7 +125,8 @@ MIGRATIONS = [
 # gallery's counts and the forms' model and server lists from a small table of tallies, and the outcome filter and
 # the recent models from indexes. Triggers keep both in step with every insert, change and delete.
 # `facets` puts a generation's model, server, outcome and star in the search index too, each between marks from
-# Unicode's private use area (U+E001-E004) that no prompt holds, so that a search with filters is one lookup.
+# Unicode's private use area (U+E001-E004) that no prompt holds, so that a search with filters is one lookup; the
+# outcome by its first letter, one trigram of its own (s, f or r).
 MIGRATIONS.append("""
     ALTER TABLE generations ADD COLUMN outcome TEXT GENERATED ALWAYS AS (
         CASE WHEN status IN ('ok', 'partial') THEN 'succeeded' WHEN status = 'running' THEN 'running'
@@ -133,7 +134,7 @@ MIGRATIONS.append("""
     CREATE INDEX generations_outcome ON generations(outcome);
     ALTER TABLE generations ADD COLUMN facets TEXT GENERATED ALWAYS AS (
         char(57345) || model || char(57345) || ' ' || char(57346) || server || char(57346) || ' ' ||
-        char(57347) || outcome || char(57347) || CASE WHEN starred THEN ' ' || char(57348, 57348, 57348) ELSE ''
+        char(57347, unicode(outcome), 57347) || CASE WHEN starred THEN ' ' || char(57348, 57348, 57348) ELSE ''
         END) VIRTUAL;
     -- One entry per tally: the tallies are counted from it in order, and each one's newest generation found.
     CREATE INDEX generations_tallied ON generations(model, server, outcome, starred);

@@ -270,9 +270,9 @@ def _searched(db: sqlite3.Connection, query: str, model: str, outcome: str, serv
 
 def _facets(model: str, outcome: str, server: str, starred: bool) -> list[str]:
     """The filters as the index holds them (the `facets` column of the last migration): each value between its
-    marks, the star as three marks."""
+    marks, the outcome by its first letter, the star as three marks."""
     return [f"\ue001{model}\ue001" if model else "", f"\ue002{server}\ue002" if server else "",
-            f"\ue003{outcome}\ue003" if outcome in ("succeeded", "failed") else "", "\ue004" * 3 if starred else ""]
+            f"\ue003{outcome[0]}\ue003" if outcome in ("succeeded", "failed") else "", "\ue004" * 3 if starred else ""]
 
 
 def search_trigrams(query: str) -> str:
