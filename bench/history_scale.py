@@ -41,7 +41,8 @@ STYLES = ["watercolor", "oil painting", "35mm photo", "isometric pixel art", "st
 DETAILS = ["highly detailed", "soft focus", "dramatic shadows", "pastel colours", "wide angle", "8k",
            "shallow depth of field", "muted palette", "symmetrical composition", "grainy film", "morning mist"]
 # Filters and searches the benchmark asks, chosen as a person would: common and rare words, one model, one server.
-SEARCHES = ["lighthouse", "fisherman", "Zürich", "origami dragon", "ramen", "ukiyo-e", "a", "xyzzy nothing"]
+SEARCHES = ["lighthouse", "fisherman", "Zürich", "origami dragon", "ramen", "ukiyo-e", "a", "xyzzy nothing",
+            "variation 1234", "a cat wearing a knitted hat"]
 
 
 def fake_rows(count: int, seed: int = 7) -> Iterator[tuple]:
@@ -115,8 +116,9 @@ def query_table(db: sqlite3.Connection, prices: PriceTable) -> dict[str, Callabl
     }
     for words in SEARCHES:
         table[f"search {words!r}"] = lambda words=words: queries.gallery(db, query=words)
-    for filters in ({"model": "flux"}, {"starred": True}, {"model": "flux", "outcome": "failed"},
-                    {"model": "flux", "server": "openai"}):
+    for filters in ({"model": "flux"}, {"starred": True}, {"outcome": "succeeded"},
+                    {"model": "flux", "outcome": "failed"}, {"model": "flux", "server": "openai"},
+                    {"model": "dall-e-3", "server": "localai", "outcome": "failed"}):
         table[f"search 'lighthouse' + {' + '.join(filters)}"] = \
             lambda filters=filters: queries.gallery(db, query="lighthouse", **filters)
     table["search 'zq' (two letters found nowhere)"] = lambda: queries.gallery(db, query="zq")

@@ -34,7 +34,10 @@ SEARCHED_ROWS = "FROM prompt_search s CROSS JOIN generations g ON g.id = s.rowid
 COUNT_AHEAD = 240
 # A search with filters that leave at most this many generations reads them all rather than the index.
 FEW_TO_SEARCH = 2000
-MOST_TRIGRAMS = 12  # enough to make a search selective; the prompts found are checked whole anyway
+MOST_TRIGRAMS = 8  # of a long search, looked at to find the rarest (see _rarest)
+RARE = 2000  # prompts: a rarer trigram is worth intersecting with
+MOST_TERMS = 3
+OUTCOME_FACETS = {"succeeded": "\ue003s\ue003", "failed": "\ue003f\ue003"}
 
 
 def is_id(value: Any) -> bool:
@@ -260,8 +263,7 @@ def _searched(db: sqlite3.Connection, query: str, model: str, outcome: str, serv
                 "(SELECT model, server, outcome, starred FROM tallies t WHERE " + _tally_filter() + ")",
                 [*params, *_tally_params(model, outcome, server, starred)])
     where, params = _gallery_filter(query, model, outcome, server, starred)
-    trigrams = " AND ".join(filter(None, [search_trigrams(query), *map(search_trigrams, _facets(
-        model, outcome, server, starred))]))
+    trigrams = _rarest(db, [*search_trigrams(query), *_facets(model, outcome, server, starred)])
     if not trigrams:
         return "FROM generations g", "g.id DESC", where, params
     # The index's own order (its rowid is the generation's id): SQLite then reads it newest first and stops.
@@ -269,16 +271,17 @@ def _searched(db: sqlite3.Connection, query: str, model: str, outcome: str, serv
 
 
 def _facets(model: str, outcome: str, server: str, starred: bool) -> list[str]:
-    """The filters as the index holds them (the `facets` column of the last migration): each value between its
-    marks, the outcome by its first letter, the star as three marks."""
-    return [f"\ue001{model}\ue001" if model else "", f"\ue002{server}\ue002" if server else "",
-            f"\ue003{outcome[0]}\ue003" if outcome in ("succeeded", "failed") else "", "\ue004" * 3 if starred else ""]
+    """The filters as the index holds them (the `facets` column of the last migration), one trigram each: the
+    value's last two characters and its mark, the outcome by its first letter between marks, the star as three
+    marks."""
+    facets = [f"\ue001{model}\ue001"[-3:] if model else "", f"\ue002{server}\ue002"[-3:] if server else "",
+              OUTCOME_FACETS.get(outcome, ""), "\ue004" * 3 if starred else ""]
+    return [_quoted(facet) for facet in facets if facet and "\0" not in facet]
 
 
-def search_trigrams(query: str) -> str:
-    """The FTS5 query that finds every prompt holding `query`: some of its trigrams, each a quoted string (so that
-    quotes, *, -, NEAR or AND typed by a person are only characters), all required. Empty for fewer than three
-    characters, which have no trigram."""
+def search_trigrams(query: str) -> list[str]:
+    """Trigrams of `query` that every prompt holding it holds, each a quoted string (so that quotes, *, -, NEAR or
+    AND typed by a person are only characters): none for fewer than three characters."""
     # SQLite reads both the FTS5 query and LIKE's pattern as C text, which ends at a NUL: search what LIKE sees.
     query = query.split("\0", 1)[0]
     starts = list(range(0, len(query) - 2, 3))
@@ -286,8 +289,22 @@ def search_trigrams(query: str) -> str:
         starts.append(len(query) - 3)  # the last characters too, overlapping
     if len(starts) > MOST_TRIGRAMS:
         starts = [starts[round(n * (len(starts) - 1) / (MOST_TRIGRAMS - 1))] for n in range(MOST_TRIGRAMS)]
-    trigrams = dict.fromkeys(query[start:start + 3] for start in starts)
-    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+    return list(dict.fromkeys(_quoted(query[start:start + 3]) for start in starts))
+
+
+def _rarest(db: sqlite3.Connection, terms: list[str]) -> str:
+    """The FTS5 query of the terms: only those held by fewer than RARE prompts when there are some (each counted
+    only that far to know). Beside a rare term, one in most prompts ("ion", the succeeded outcome) costs more to
+    intersect than it narrows; every prompt found is checked whole anyway."""
+    counted = [(db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM prompt_search WHERE prompt_search MATCH ? LIMIT ?)",
+                           (term, RARE)).fetchone()[0], term) for term in terms]
+    rare = [term for count, term in sorted(counted) if count < RARE]
+    return " AND ".join(rare[:MOST_TERMS] or terms)
+
+
+def _quoted(trigram: str) -> str:
+    """A string in FTS5's syntax: whatever it holds is only characters."""
+    return '"' + trigram.replace('"', '""') + '"'
 
 
 def _tally(db: sqlite3.Connection, model: str, outcome: str, server: str, starred: bool) -> int:
