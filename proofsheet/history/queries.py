@@ -263,7 +263,7 @@ def _searched(db: sqlite3.Connection, query: str, model: str, outcome: str, serv
                 "(SELECT model, server, outcome, starred FROM tallies t WHERE " + _tally_filter() + ")",
                 [*params, *_tally_params(model, outcome, server, starred)])
     where, params = _gallery_filter(query, model, outcome, server, starred)
-    trigrams = _rarest(db, [*search_trigrams(query), *_facets(model, outcome, server, starred)])
+    trigrams = _rarest(db, search_trigrams(query), _facets(model, outcome, server, starred))
     if not trigrams:
         return "FROM generations g", "g.id DESC", where, params
     # The index's own order (its rowid is the generation's id): SQLite then reads it newest first and stops.
@@ -292,14 +292,14 @@ def search_trigrams(query: str) -> list[str]:
     return list(dict.fromkeys(_quoted(query[start:start + 3]) for start in starts))
 
 
-def _rarest(db: sqlite3.Connection, terms: list[str]) -> str:
-    """The FTS5 query of the terms: only those held by fewer than RARE prompts when there are some (each counted
-    only that far to know). Beside a rare term, one in most prompts ("ion", the succeeded outcome) costs more to
-    intersect than it narrows; every prompt found is checked whole anyway."""
+def _rarest(db: sqlite3.Connection, trigrams: list[str], facets: list[str]) -> str:
+    """The FTS5 query of the terms that narrow most: those held by fewer than RARE prompts when there are some
+    (each counted only that far to know), else the search's first and last trigram and the filters. Each term
+    costs as much to intersect as it is common, and every prompt found is checked whole anyway."""
     counted = [(db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM prompt_search WHERE prompt_search MATCH ? LIMIT ?)",
-                           (term, RARE)).fetchone()[0], term) for term in terms]
+                           (term, RARE)).fetchone()[0], term) for term in trigrams + facets]
     rare = [term for count, term in sorted(counted) if count < RARE]
-    return " AND ".join(rare[:MOST_TERMS] or terms)
+    return " AND ".join(rare[:MOST_TERMS] or dict.fromkeys(trigrams[:1] + trigrams[-1:] + facets))
 
 
 def _quoted(trigram: str) -> str:
