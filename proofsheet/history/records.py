@@ -211,6 +211,7 @@ class GalleryPage:
     total: int
     page: int
     per_page: int
+    more: bool = False  # a search's total was counted only this far: there are more
 
     @property
     def pages(self) -> int:

@@ -49,7 +49,7 @@ class Store:
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
         self.files.take_folder(holder_text() if lock else None)
         self.prices = PriceTable(self.folder)
-        self._spending = queries.Spending(self.prices)
+        self._spending = queries.Spending(self.prices, self.database)
         try:
             self.notice = open_database(self.database, self.files)
         except HistoryUnavailable:
@@ -197,6 +197,7 @@ class Store:
             self.files.remove_response(generation_id)
             shas += [row[0] for row in self.db.execute("SELECT sha256 FROM inputs WHERE generation_id=?",
                                                        (generation_id,))]
+            self._spending.forget(self.db, generation_id)
             deleted = self.db.execute("DELETE FROM generations WHERE id=?", (generation_id,)).rowcount > 0
             self.files.remove_unnamed_images(self.db, set(shas))
         return deleted

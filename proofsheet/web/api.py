@@ -92,7 +92,8 @@ def api_generations() -> Any:
     for row in result.rows:
         cover = row.pop("cover")
         row["thumbnail"] = f"/thumbnails/{cover}.webp" if cover else None
-    return jsonify({"generations": result.rows, "total": result.total, "page": result.page, "pages": result.pages})
+    return jsonify({"generations": result.rows, "total": result.total, "total_exact": not result.more,
+                    "page": result.page, "pages": result.pages})
 
 
 @api.get("/generations/<id:generation_id>")
