@@ -152,21 +152,26 @@
     bringIntoView(slot);
   }
 
+  // Each partial image is decoded off screen and then takes the place of the last one, so the room never sees the
+  // picture blank out while the next one loads; one that arrives after a later one is already shown is dropped.
   function showPartial(card, partial) {
     const figure = card.querySelector(".partial");
-    const image = figure.querySelector("img");
-    image.addEventListener("load", () => {
-      image.dataset.paintedAt = String(Date.now()); // when each partial was on screen: tests and bench/ read it
-      image.dataset.paintLog = `${image.dataset.paintLog || ""}${partial.index}:${image.dataset.paintedAt} `;
-    }, { once: true });
-    image.src = partial.src;
-    image.width = partial.width;
-    image.height = partial.height;
-    figure.querySelector("figcaption").textContent = `Partial image ${partial.index + 1}, still being made…`;
-    if (figure.hidden) {
-      figure.hidden = false;
-      bringIntoView(figure);
-    }
+    const next = new Image(partial.width, partial.height);
+    next.alt = "A partial image, still being made";
+    next.src = partial.src;
+    next.decode().then(() => {
+      const shown = figure.querySelector("img");
+      if (Number(shown.dataset.index ?? -1) > partial.index) return;
+      next.dataset.index = String(partial.index);
+      next.dataset.paintedAt = String(Date.now()); // when each partial was on screen: tests and bench/ read it
+      next.dataset.paintLog = `${shown.dataset.paintLog || ""}${partial.index}:${next.dataset.paintedAt} `;
+      shown.replaceWith(next);
+      figure.querySelector("figcaption").textContent = `Partial image ${partial.index + 1}, still being made…`;
+      if (figure.hidden) {
+        figure.hidden = false;
+        bringIntoView(figure);
+      }
+    }).catch(() => {}); // a partial that cannot be shown is skipped: the next one, or the result, follows
   }
 
   function cancel() {
