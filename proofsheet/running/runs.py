@@ -183,9 +183,12 @@ class RunScheduler:
             if isinstance(place, Problem):
                 return True  # every place taken
             with place:
-                if self._told_to_wait(run_id, server):
-                    return True  # the server said to wait while this worker waited for its place
-                cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
+                # The wait is read and the cell claimed under one lock, as a rate-limited cell is put back under it:
+                # a worker that looked just before the wait was set never claims that cell before the wait is over.
+                with self._lock:
+                    if self._not_before.get((run_id, server), 0.0) > time.monotonic():
+                        return True  # the server said to wait while this worker waited for its place
+                    cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
                 if cell is None:
                     return False
                 self._send(place, cell)
@@ -260,14 +263,10 @@ class RunScheduler:
         self._change(cell.run_id, "paused", ("running",), f"Paused: {problem.message}")
 
     def _wait_then_again(self, cell: ClaimedCell, seconds: int) -> None:
-        with self._lock:  # first the wait, then the cell back in the queue: no other worker sends it meanwhile
+        with self._lock:  # the wait and the cell back in the queue at once: no other worker sends it meanwhile
             key = (cell.run_id, cell.server)
             self._not_before[key] = max(self._not_before.get(key, 0.0), time.monotonic() + min(seconds, MAX_WAIT))
-        self.book.put_back(cell.id)
-
-    def _told_to_wait(self, run_id: int, server: str) -> bool:
-        with self._lock:
-            return self._not_before.get((run_id, server), 0.0) > time.monotonic()
+            self.book.put_back(cell.id)
 
     def _failed(self, cell: ClaimedCell, generation_id: int | None, problem: Problem) -> None:
         self.book.finish(cell.id, "failed", generation_id, (problem.kind, problem.message))

@@ -33,6 +33,7 @@ model_list:
 """
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups, so that each server starts on one worker only
 def pytest_collection_modifyitems(items):
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
