@@ -25,6 +25,7 @@ def test_a_click_on_generate_generates_even_with_the_model_list_open(page, live_
 
 def test_the_model_list_opens_when_asked_and_closes_on_tab_and_outside_clicks(page, live_app):
     page.goto(live_app.url)
+    expect(page.locator("#model-status")).to_contain_text("image models first")  # as a person sees the list arrive
     page.focus("#model")
     expect(page.locator("#model-options")).to_be_hidden()  # focus alone never pops it up
     page.keyboard.press("ArrowDown")

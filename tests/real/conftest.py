@@ -33,13 +33,10 @@ model_list:
 """
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups, so that each server starts on one worker only
 def pytest_collection_modifyitems(items):
     for item in items:
         if HERE in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.real_servers)
-            # Each real server starts once, on the one worker that runs its tests (pytest.ini: --dist loadgroup).
-            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
 
 
 def need(package):

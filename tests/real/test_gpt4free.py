@@ -8,6 +8,7 @@ import requests
 from proofsheet.web.snippets import curl_command, python_snippet
 from tests.support import kept, sdk
 
+
 PAINTER = "ProofsheetPainter"
 
 

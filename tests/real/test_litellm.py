@@ -9,6 +9,7 @@ from tests.support import kept, LiveApp, sdk
 from tests.real.support import LITELLM_KEY
 
 
+
 def generate(live, model="painter", **fields):
     answer = requests.post(f"{live.url}/api/generate", json={"prompt": "a lighthouse", "model": model, **fields},
                            timeout=60)
