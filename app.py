@@ -213,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve_until_stopped(server: Any, app: Flask) -> None:
     """Serve until Ctrl-C or SIGTERM, then close the history cleanly (checkpointed: no -wal or -shm file left)."""
-    signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    # Both set here: a process started with Ctrl-C ignored (a background job of a script) would otherwise never
+    # get Python's own handler, and a `kill -INT` would leave it running.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _stop_as_on_ctrl_c)
     server.run()  # waitress then stops its threads, waiting at most 5 s for them
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, signal.SIG_DFL)  # a second Ctrl-C or SIGTERM while closing ends the process at once

@@ -70,7 +70,7 @@ def test_the_tab_title_names_the_result_and_back_and_forward_follow_the_address(
     expect(page.locator(".empty-state h1")).to_be_visible()
     page.go_forward()
     expect(page).to_have_url(live_app.url + "/generations/1")
-    expect(page.locator(".result-prompt")).to_have_text("a titled fox")
+    expect(page.locator(".result-prompt")).to_have_text("a titled fox", timeout=15_000)  # the page reloads
 
 
 def test_a_blank_prompt_message_goes_when_the_form_is_sent_filled(page, live_app):
