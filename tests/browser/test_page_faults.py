@@ -28,7 +28,7 @@ def test_the_model_list_opens_when_asked_and_closes_on_tab_and_outside_clicks(pa
     expect(page.locator("#model-status")).to_contain_text("image models first")  # as a person sees the list arrive
     page.focus("#model")
     expect(page.locator("#model-options")).to_be_hidden()  # focus alone never pops it up
-    page.keyboard.press("ArrowDown")
+    page.locator("#model").press("ArrowDown")  # typed in the model field, wherever the page had put focus since
     expect(page.locator("#model-options")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.locator("#model-options")).to_be_hidden()
