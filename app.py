@@ -27,6 +27,7 @@ from proofsheet.history.lock import FolderInUse
 from proofsheet.history.prompts import PromptBook
 from proofsheet.history.runs import RunBook
 from proofsheet.history.store import HistoryUnavailable, Store
+from proofsheet.history.tournament import TournamentBook
 from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
 from proofsheet.upstream.client import ImageServerClient
@@ -45,6 +46,7 @@ from proofsheet.web.present import present_pages
 from proofsheet.web.runs import runs_api, runs_pages
 from proofsheet.web.servers import servers_pages
 from proofsheet.web.sheets import sheets
+from proofsheet.web.tournament import tournament
 from proofsheet.web.v1 import v1
 
 log = logging.getLogger("proofsheet")
@@ -77,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                       int(app.config["MAX_IN_FLIGHT"]), EventBus(int(app.config["LIVE_PAGES"])))
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
     app.extensions["arena"] = ArenaBook(app.extensions["store"])
+    app.extensions["tournament"] = TournamentBook(app.extensions["store"], app.extensions["arena"])
     app.extensions["prompts"] = PromptBook(app.extensions["store"])
     app.extensions["runs"] = RunScheduler(app.extensions["runner"], RunBook(app.extensions["store"]))
     app.url_map.converters["id"] = IdConverter
@@ -84,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,
                       present_pages, sheets, runs_pages, runs_api):
         app.register_blueprint(blueprint)
+    app.register_blueprint(tournament)  # a run's blind tournament and its leaderboard
     app.register_blueprint(v1, url_prefix="/servers/<server_name>/v1", name="v1_named")
     guards.exempt_marked(app, csrf)  # what takes no CSRF token says so beside its routes, and guards itself
     guards.install(app)

@@ -43,16 +43,14 @@
     });
   }
 
-  const votes = document.getElementById("vote-form");
-  if (votes) {
-    document.addEventListener("keydown", (event) => {
-      if (event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, textarea, select")) return;
-      if (document.querySelector("dialog[open]")) return; // the lightbox has keys of its own (0 fits the image)
-      const button = votes.querySelector(`[data-key="${event.key.toLowerCase()}"]`);
-      if (button) {
-        event.preventDefault();
-        button.click();
-      }
-    });
-  }
+  document.addEventListener("keydown", (event) => {
+    const votes = document.getElementById("vote-form"); // looked for at each key: a tournament puts the next pair's in
+    if (!votes || event.ctrlKey || event.metaKey || event.altKey || event.target.closest("input, textarea, select")) return;
+    if (document.querySelector("dialog[open]")) return; // the lightbox has keys of its own (0 fits the image)
+    const button = votes.querySelector(`[data-key="${event.key.toLowerCase()}"]`);
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
 })();

@@ -218,4 +218,19 @@ MIGRATIONS = [
         INSERT INTO prompt_search (rowid, prompt, facets) VALUES (new.id, new.prompt, new.facets);
     END;
     """,
+    # 11. A run's blind tournament: each pair is an arena round (its category the run's name) over two of the run's
+    # cells on the same prompt. The round's comparison names the two generations the run made (its cells'
+    # "generation_id") instead of making new ones; this table says which targets, prompt and repeat each round
+    # compared, for drawing the next pair evenly and for the run's win-rate matrix.
+    """
+    CREATE TABLE tournament_rounds (
+        round_id INTEGER PRIMARY KEY REFERENCES arena_rounds(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        target_a INTEGER NOT NULL,
+        target_b INTEGER NOT NULL,
+        prompt_index INTEGER NOT NULL,
+        repeat INTEGER NOT NULL
+    );
+    CREATE INDEX tournament_rounds_run ON tournament_rounds(run_id);
+    """,
 ]

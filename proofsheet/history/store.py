@@ -240,8 +240,9 @@ class Store:
             return None
         ids = [r[0] for r in self.db.execute(
             "SELECT id FROM generations WHERE group_id=? ORDER BY group_position, id", (group_id,))]
-        generations = [generation for generation in map(self.get, ids) if generation]
-        return Group(row["id"], row["created_at"], row["prompt"], json.loads(row["cells_json"]), generations,
+        cells = json.loads(row["cells_json"])
+        generations = [generation for generation in map(self.get, ids) if generation] if ids else borrowed(self, cells)
+        return Group(row["id"], row["created_at"], row["prompt"], cells, generations,
                      json.loads(row["layout_json"]) if row["layout_json"] else None)
 
     def raw_body(self, generation_id: int) -> bytes | None:
@@ -315,3 +316,15 @@ def _status_of(result: GenerationResult) -> str:
     if result.images:
         return "partial" if result.item_problems else "ok"
     return "failed"
+
+
+def borrowed(store: Store, cells: list[dict[str, Any]]) -> list[StoredGeneration]:
+    """A group that owns no generations, a run's tournament pair: the generations its cells name ("generation_id"),
+    made by the run and shown here, not moved; each placed at its cell (a deleted one left out)."""
+    found = []
+    for position, cell in enumerate(cells):
+        generation = store.get(cell["generation_id"]) if is_id(cell.get("generation_id")) else None
+        if generation:
+            generation.group_position = position
+            found.append(generation)
+    return found

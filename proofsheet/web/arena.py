@@ -12,14 +12,14 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 
 from proofsheet.asking.compare import parse_arena
 from proofsheet.asking.generation import RequestErrors
-from proofsheet.history.arena import LABELS, VOTES, ArenaRound
-from proofsheet.history.records import Group
+from proofsheet.history.arena import ArenaRound
 from proofsheet.results import Problem
 from proofsheet.web.context import (arena_book, asker_gone, id_arg, json_body, on_named_server, runner, store,
                                     unknown_server, valid)
 from proofsheet.web.errors import api_error, refusal, status_of
 from proofsheet.web.forms import compare_fields
 from proofsheet.web.guards import csrf_exempt, json_api_paths_only
+from proofsheet.web.voting import cast_vote as _vote, round_and_group as _round  # shared with a run's tournament
 
 arena = Blueprint("arena", __name__)
 
@@ -118,23 +118,3 @@ def _run(parsed: Any) -> ArenaRound | Problem:
                              on_start=lambda group_id: rounds.append(arena_book().start(group_id, cells,
                                                                                          parsed.category)))
     return group if isinstance(group, Problem) else rounds[0]
-
-
-def _round(round_id: int) -> tuple[ArenaRound, Group]:
-    found = arena_book().get(round_id)
-    group = store().group(found.group_id) if found else None
-    if found is None or group is None:
-        abort(404)
-    return found, group
-
-
-def _vote(found: ArenaRound, group: Group, winner: Any) -> tuple[int, str, str] | None:
-    """Keep the vote, or (status, kind, message) saying why not."""
-    allowed = [c.label for c in found.contenders] + list(VOTES)
-    if winner not in allowed:
-        return 400, "bad_request", f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
-    if found.waiting(group):
-        return 409, "still_running", "Some contenders are still being made: vote once every image is back."
-    if not arena_book().vote(found.id, winner):
-        return 409, "already_voted", "This round already has its vote."
-    return None

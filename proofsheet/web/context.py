@@ -19,6 +19,7 @@ from proofsheet.history.arena import ArenaBook
 from proofsheet.history.prompts import PromptBook
 from proofsheet.history.runs import RunBook
 from proofsheet.history.store import Store
+from proofsheet.history.tournament import TournamentBook
 from proofsheet.results import Problem
 from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.models import ModelCatalog
@@ -79,6 +80,10 @@ def recorder() -> Recorder:
 
 def arena_book() -> ArenaBook:
     return current_app.extensions["arena"]
+
+
+def tournament_book() -> TournamentBook:
+    return current_app.extensions["tournament"]
 
 
 def prompt_book() -> PromptBook:

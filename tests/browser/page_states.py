@@ -4,6 +4,8 @@ Not fixtures: a small support module the browser tests import (made_states, open
 from dataclasses import dataclass
 from typing import Callable
 
+from tests.support.tournament import finished_run
+
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
 
@@ -35,6 +37,10 @@ def made_states(app) -> list[PageState]:
     client.post(f"/api/arena/{voted['id']}/vote", json={"winner": "A"})
     blind = client.post("/api/arena", json={"prompt": "a blue whale", "size": "256x256",
                                             "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
+    run = finished_run(client, [{"model": "flux", "size": "256x256"}, {"model": "sdxl-turbo", "size": "256x256"}],
+                       prompts=["a kite", "a boat"], name="kites and boats")
+    judged = client.post(f"/api/runs/{run['id']}/tournament/next").get_json()
+    client.post(f"/api/arena/{judged['id']}/vote", json={"winner": "B"})
     return [
         PageState("main", "/"),
         PageState("result", f"/generations/{result['id']}"),
@@ -49,6 +55,8 @@ def made_states(app) -> list[PageState]:
         PageState("slideshow", f"/present?group={group['id']}"),
         PageState("edit", f"/edit?from={result['id']}"),
         PageState("servers", "/servers"),
+        PageState("tournament after a vote", f"/runs/{run['id']}/tournament?last={judged['id']}"),
+        PageState("run leaderboard", f"/runs/{run['id']}/leaderboard"),
     ]
 
 
