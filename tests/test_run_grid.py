@@ -5,9 +5,12 @@ import csv
 import io
 import json
 import re
+import time
 import zipfile
 
 from PIL import Image
+
+from proofsheet.history.runs import RunBook
 
 from tests.support import wait_until
 
@@ -162,3 +165,22 @@ def test_a_run_is_one_entry_of_the_history_not_one_card_a_generation(client):
     cell = client.get(f"/api/runs/{run_id}/cells").get_json()["cells"][0]
     assert client.get(f"/generations/{cell['generation_id']}/card").status_code == 404
     assert "No generation matches these filters." in page(client, "/generations?q=lighthouse")
+
+
+def test_a_run_appears_once_on_the_history_page_of_its_time(app, client):
+    store = app.extensions["store"]
+
+    def generation(number):
+        time.sleep(0.002)  # each newer than the last
+        return store.begin({"prompt": f"generation {number}", "model": "flux"}, "http://127.0.0.1:1/v1")
+
+    for number in range(1, 7):
+        generation(number)
+    time.sleep(0.002)
+    run_id = RunBook(store).create("between the pages", [{"model": "flux", "server": "default"}], 1, 1, [])
+    for number in range(7, 31):
+        generation(number)
+    first, second = page(client, "/generations"), page(client, "/generations?page=2")
+    assert "between the pages" not in first  # page 1: generations 30 to 7, all newer than the run
+    assert second.index("between the pages") < second.index("generation 6")
+    assert f'href="/runs/{run_id}"' in second
