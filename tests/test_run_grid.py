@@ -5,12 +5,16 @@ import csv
 import io
 import json
 import re
+import sqlite3
 import time
 import zipfile
 
 from PIL import Image
 
+from proofsheet.history.db import DB_NAME
+from proofsheet.history.migrations import MIGRATIONS
 from proofsheet.history.runs import RunBook
+from proofsheet.history.store import Store
 
 from tests.support import wait_until
 
@@ -184,3 +188,25 @@ def test_a_run_appears_once_on_the_history_page_of_its_time(app, client):
     assert "between the pages" not in first  # page 1: generations 30 to 7, all newer than the run
     assert second.index("between the pages") < second.index("generation 6")
     assert f'href="/runs/{run_id}"' in second
+
+
+def test_the_generations_of_a_run_kept_before_the_update_leave_the_historys_counts_and_search(tmp_path):
+    db = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:-1], start=1):
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    for prompt in ("a lighthouse by hand", "a lighthouse of a run"):
+        db.execute("INSERT INTO generations (created_at, status, prompt, model, request_json, endpoint, server) "
+                   "VALUES (0, 'ok', ?, 'flux', '{}', 'http://127.0.0.1:1', 'default')", (prompt,))
+    db.execute("INSERT INTO runs (created_at, name, status, targets_json, repeats, concurrency, total) "
+               "VALUES (0, 'old run', 'done', '[]', 1, 1, 1)")
+    db.execute("INSERT INTO run_cells (run_id, position, prompt_index, target_index, repeat, server, fields_json, "
+               "status, generation_id) VALUES (1, 0, 0, 0, 0, 'default', '{}', 'done', 2)")
+    db.close()
+    store = Store(tmp_path)
+    try:
+        found = store.gallery(query="lighthouse")
+        assert [row["prompt"] for row in found.rows] == ["a lighthouse by hand"] and found.total == 1
+        assert store.gallery().total == 1
+        assert store.get(2).prompt == "a lighthouse of a run"  # kept, and opened from its run
+    finally:
+        store.close()
