@@ -6,6 +6,8 @@
 (() => {
   const progress = document.querySelector("[data-run-progress]");
   if (!progress || !window.EventSource || !window.DOMParser) return;
+  // An ended run changes no more: no place taken among the few listeners the events stream serves.
+  if (["done", "cancelled"].includes(progress.dataset.runStatus)) return;
   const runId = Number(progress.dataset.runId);
   const QUIET_MS = 1000;
   let waiting = null; // the timer of the next fetch of the page
