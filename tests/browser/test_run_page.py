@@ -50,6 +50,8 @@ def test_a_person_starts_a_run_watches_it_move_then_filters_the_failures_and_ope
     expect(page.locator("td.run-cell img").first).to_be_visible(timeout=10_000)  # a new cell, no reload
     assert page.evaluate("window.stillTheSamePage === true")
     expect(page.locator(".run-status")).to_have_text("done", timeout=30_000)
+    # The ended run's page comes again whole (its buttons change): its own mark says it was served done.
+    expect(page.locator("[data-run-progress]")).to_have_attribute("data-run-status", "done", timeout=10_000)
     expect(page.locator('[data-run-count="done"]')).to_have_text("6 done")
     expect(page.locator('[data-run-count="failed"]')).to_have_text("6 failed")
     expect(page.locator("td.run-cell img")).to_have_count(6)
