@@ -51,7 +51,7 @@
     for (const name of ["rate", "eta", "cost"]) {
       const mine = field(name);
       const theirs = fresh.querySelector(`[data-run-field="${name}"]`);
-      if (mine && theirs) mine.textContent = theirs.textContent;
+      if (mine && theirs) mine.replaceWith(document.importNode(theirs, true));
     }
     const grid = document.querySelector("[data-run-grid]");
     const freshGrid = fresh.querySelector("[data-run-grid]");
