@@ -61,6 +61,7 @@
     source.addEventListener("open", catchUp);
     source.addEventListener("generation", (event) => {
       const change = JSON.parse(event.data);
+      if (change.via === "run") return; // a run's cell: the History shows the run, not each of its generations
       show(change.id, change.status).then((changed) => changed && recount());
     });
     source.addEventListener("error", () => {

@@ -233,4 +233,54 @@ MIGRATIONS = [
     );
     CREATE INDEX tournament_rounds_run ON tournament_rounds(run_id);
     """,
+    # 12. A run is one entry in the History, not its thousands of generations: those it makes are kept `via` 'run', and
+    # neither counted in the tallies nor put in the search index (the History's counts, filters and search are of the
+    # generations listed). Generations of runs from before this step are marked and taken out too.
+    """
+    DROP TRIGGER generations_added;
+    DROP TRIGGER generations_removed;
+    DROP TRIGGER generations_retallied;
+    DROP TRIGGER generations_reindexed;
+    INSERT INTO prompt_search (prompt_search, rowid, prompt, facets)
+        SELECT 'delete', g.id, g.prompt, g.facets FROM generations g
+        WHERE g.via <> 'run' AND g.id IN (SELECT generation_id FROM run_cells WHERE generation_id IS NOT NULL);
+    UPDATE generations SET via = 'run' WHERE via <> 'run'
+        AND id IN (SELECT generation_id FROM run_cells WHERE generation_id IS NOT NULL);
+    DELETE FROM tallies WHERE EXISTS (SELECT 1 FROM generations WHERE via = 'run');
+    INSERT OR IGNORE INTO tallies SELECT model, server, outcome, starred, COUNT(*) FROM generations
+        WHERE via <> 'run' AND EXISTS (SELECT 1 FROM generations WHERE via = 'run') GROUP BY 1, 2, 3, 4;
+    CREATE TRIGGER generations_added AFTER INSERT ON generations WHEN new.via <> 'run' BEGIN
+        INSERT INTO tallies VALUES (new.model, new.server, new.outcome, new.starred, 1)
+            ON CONFLICT DO UPDATE SET count = count + 1;
+        INSERT INTO prompt_search (rowid, prompt, facets) VALUES (new.id, new.prompt, new.facets);
+    END;
+    CREATE TRIGGER generations_removed AFTER DELETE ON generations WHEN old.via <> 'run' BEGIN
+        UPDATE tallies SET count = count - 1 WHERE (model, server, outcome, starred)
+            = (old.model, old.server, old.outcome, old.starred);
+        DELETE FROM tallies WHERE count <= 0;
+        INSERT INTO prompt_search (prompt_search, rowid, prompt, facets) VALUES ('delete', old.id, old.prompt,
+                                                                                  old.facets);
+    END;
+    CREATE TRIGGER generations_retallied AFTER UPDATE OF model, server, status, starred ON generations
+    WHEN new.via <> 'run' BEGIN
+        UPDATE tallies SET count = count - 1 WHERE (model, server, outcome, starred)
+            = (old.model, old.server, old.outcome, old.starred);
+        DELETE FROM tallies WHERE count <= 0;
+        INSERT INTO tallies VALUES (new.model, new.server, new.outcome, new.starred, 1)
+            ON CONFLICT DO UPDATE SET count = count + 1;
+    END;
+    CREATE TRIGGER generations_reindexed AFTER UPDATE OF prompt, model, server, status, starred ON generations
+    WHEN new.via <> 'run' BEGIN
+        INSERT INTO prompt_search (prompt_search, rowid, prompt, facets) VALUES ('delete', old.id, old.prompt,
+                                                                                  old.facets);
+        INSERT INTO prompt_search (rowid, prompt, facets) VALUES (new.id, new.prompt, new.facets);
+    END;
+    -- A run's grid, a page of prompts at a time with its filters, its categories, its cost and rate, and its export
+    -- in order, read from indexes: a run of 10,000 cells is not read row by row on each page.
+    CREATE INDEX run_cells_grid ON run_cells(run_id, prompt_index, status, target_index, category);
+    CREATE INDEX run_cells_category ON run_cells(run_id, category);
+    CREATE INDEX run_cells_cost ON run_cells(run_id, cost_usd);
+    CREATE INDEX run_cells_finished ON run_cells(run_id, finished_at, status);
+    CREATE UNIQUE INDEX run_cells_position ON run_cells(run_id, position);
+    """,
 ]

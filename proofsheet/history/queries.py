@@ -108,7 +108,7 @@ def gallery_row(db: sqlite3.Connection, generation_id: int) -> dict[str, Any] | 
     """One generation as the gallery lists it, for a page that shows the history live."""
     if not is_id(generation_id):
         return None
-    row = db.execute(f"{GALLERY_ROW} WHERE g.id = ?", (generation_id,)).fetchone()
+    row = db.execute(f"{GALLERY_ROW} WHERE g.id = ? AND g.via <> 'run'", (generation_id,)).fetchone()
     return dict(row) if row else None
 
 
@@ -216,18 +216,19 @@ class Spending:
 
     def _succeeded_up_to(self, db: sqlite3.Connection, last: int) -> int:
         return db.execute("SELECT (SELECT COALESCE(SUM(count), 0) FROM tallies WHERE outcome = 'succeeded') - "
-                          "(SELECT COUNT(*) FROM generations WHERE id > ? AND outcome = 'succeeded')",
+                          "(SELECT COUNT(*) FROM generations WHERE id > ? AND outcome = 'succeeded' AND via <> 'run')",
                           (last,)).fetchone()[0]
 
     def _add_up(self, db: sqlite3.Connection, after: int, last: int) -> tuple[float, int, int]:
-        """(dollars, generations priced, generations that succeeded) for the ids after `after` up to `last`."""
+        """(dollars, generations priced, generations that succeeded and are tallied: a run's are priced, not
+        tallied) for the ids after `after` up to `last`."""
         usd, priced, succeeded = 0.0, 0, 0
         for row in db.execute(
                 "SELECT g.model, g.request_json, g.usage_json, (SELECT COUNT(*) FROM images i WHERE "
-                "i.generation_id = g.id AND i.sha256 IS NOT NULL) AS shown FROM generations g "
+                "i.generation_id = g.id AND i.sha256 IS NOT NULL) AS shown, g.via FROM generations g "
                 "WHERE g.id > ? AND g.id <= ? AND g.outcome = 'succeeded'", (after, last)):
             cost = self.prices.estimate(row[0], json.loads(row[1]), json.loads(row[2]) if row[2] else None, row[3])
-            succeeded += 1
+            succeeded += row[4] != "run"
             if cost:
                 usd, priced = usd + cost.usd, priced + 1
         return usd, priced, succeeded
@@ -235,7 +236,8 @@ class Spending:
 
 def _gallery_filter(query: str, model: str, outcome: str, server: str = "", starred: bool = False
                     ) -> tuple[str, list[Any]]:
-    clauses, params = ["g.starred = 1"] if starred else [], []
+    # A run's generations are listed as the run (see the migration that keeps them `via` 'run').
+    clauses, params = ["g.via <> 'run'", *(["g.starred = 1"] if starred else [])], []
     if server:
         clauses.append("g.server = ?")
         params.append(server)
@@ -248,7 +250,7 @@ def _gallery_filter(query: str, model: str, outcome: str, server: str = "", star
     if outcome in ("succeeded", "failed"):
         clauses.append("g.outcome = ?")
         params.append(outcome)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+    return "WHERE " + " AND ".join(clauses), params
 
 
 def _searched(db: sqlite3.Connection, query: str, model: str, outcome: str, server: str, starred: bool

@@ -75,8 +75,9 @@ class Runner:
 
     def generate_in(self, place: Place, request: GenerationRequest,
                     listener: Listener | None = None) -> StoredGeneration | Problem:
-        """A generation in a place already taken: a run's worker waits for its place, then claims its cell."""
-        return self._generate(place, request, None, None, listener)
+        """A generation in a place already taken: a run's worker waits for its place, then claims its cell. Kept
+        `via` "run": the History shows the run as one entry, not its thousands of generations."""
+        return self._generate(place, request, None, None, listener, via="run")
 
     def edit(self, edit: EditRequest, client_ref: str | None = None, gone: Gone | None = None,
              listener: Listener | None = None) -> StoredGeneration | Problem:
@@ -133,13 +134,15 @@ class Runner:
             self.announce(generation_id, "deleted")
         return deleted
 
-    def announce(self, generation_id: int, status: str | None = None) -> None:
-        """Tell the pages showing the history live that this generation began, changed or ended."""
+    def announce(self, generation_id: int, status: str | None = None, via: str | None = None) -> None:
+        """Tell the pages showing the history live that this generation began, changed or ended (one of a run's
+        says `"via": "run"`: the History lists the run, not it)."""
         if status is None:
             generation = self.store.get(generation_id)
             status = generation.status if generation else "deleted"
-        self.events.publish({"type": "generation", "id": generation_id, "status": status,
-                             "permalink": f"/generations/{generation_id}"})
+        event = {"type": "generation", "id": generation_id, "status": status,
+                 "permalink": f"/generations/{generation_id}"}
+        self.events.publish({**event, "via": via} if via == "run" else event)
 
     def place(self, gone: Gone | None = None, wait: float = 0.0) -> Place | Problem:
         """A place among the conversations with image servers in flight, held in a `with` block; or why there is
@@ -172,7 +175,7 @@ class Runner:
 
     def _generate(self, place: Place, request: GenerationRequest, client_ref: str | None,
                   group: tuple[int, int] | None, listener: Listener | None = None,
-                  edit: EditRequest | None = None) -> StoredGeneration | Problem:
+                  edit: EditRequest | None = None, via: str = "proofsheet") -> StoredGeneration | Problem:
         server = self.servers.get(request.server)
         if server is None:
             return self.servers.unknown(request.server or "")
@@ -180,12 +183,12 @@ class Runner:
             # Built once: kept as sent, and posted as it is.
             url, body = _route(request, server) if edit is None else (server.client.edits_url, request.to_body())
             if edit is None:
-                generation_id = self.store.begin(body, url, client_ref, group, server=server.name)
+                generation_id = self.store.begin(body, url, client_ref, group, via=via, server=server.name)
             else:
                 generation_id = self._begin_edit(edit, client_ref, server)
         except StorageError as error:
             return error.problem
-        self.announce(generation_id, "running")
+        self.announce(generation_id, "running", via)
         on_partial = self._partials_to(listener, generation_id) if listener else None
         try:
             with place.flying(generation_id):
@@ -193,11 +196,11 @@ class Runner:
                     server.client.edit(body, edit.images, edit.mask, request.streams, on_partial)
         except Exception:  # a fault of Proofsheet's own: recorded as failed, never left running
             self.store.fail(generation_id, Problem("internal_error", INTERNAL_ERROR))
-            self.announce(generation_id)
+            self.announce(generation_id, via=via)
             raise
         result.notes += asked_vs_got(request, result)
         self.store.finish(generation_id, result)
-        self.announce(generation_id)
+        self.announce(generation_id, via=via)
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
 
     def _begin_edit(self, edit: EditRequest, client_ref: str | None, server: Server) -> int:

@@ -8,11 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
+from proofsheet.history.run_grid import listed_before
 from proofsheet.web.context import gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
+from proofsheet.web.run_grid import run_cards
 
 history = Blueprint("history", __name__)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+GALLERY_PAGE = 24  # generations a page of the History lists (the store's default)
 
 
 @history.get("/generations/<id:generation_id>/raw.json")
@@ -58,9 +61,23 @@ def gallery() -> str:
     filters = gallery_filters()
     result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
                              outcome=filters["outcome"], server=filters["server"], starred=filters["starred"] == "1")
-    return render_template("gallery.html", page=result, filters=filters, models=store().models(),
+    return render_template("gallery.html", page=result, entries=_with_runs(result.rows, filters), filters=filters,
+                           models=store().models(),
                            servers_used=store().servers(),
                            spending=store().spending(), prices_problem=store().prices.problem)
+
+
+def _with_runs(rows: list[dict[str, Any]], filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The page's generations with the runs started in the same stretch of time among them, newest first: a run
+    is one entry of the History, its generations are not listed. A filtered or searched page lists generations
+    only."""
+    if any(filters.values()):
+        return rows
+    # This page's stretch ends where the page before it ended: at the generation listed just before its first.
+    newest = None if page_number() == 1 or not rows else listed_before(store().db, rows[0]["id"])
+    oldest = rows[-1]["created_at"] if len(rows) == GALLERY_PAGE else None  # the last page: every older run
+    cards = run_cards(oldest, newest)
+    return sorted([*rows, *cards], key=lambda entry: entry["created_at"], reverse=True)
 
 
 @history.get("/generations/<id:generation_id>/card")

@@ -1,4 +1,4 @@
-"""Prompt-set runs: the /runs pages (a new run, its progress and cells, pause/resume/cancel) and /api/runs.
+"""Prompt-set runs: the /runs pages (a new run; its progress and grid, pause/resume/cancel, export) and /api/runs.
 
 The pages work without JavaScript; the API takes JSON, or a multipart upload of a prompt file (`prompts_file`)
 from a program or a page of this Proofsheet.
@@ -6,12 +6,15 @@ from a program or a page of this Proofsheet.
 from __future__ import annotations
 
 import json
+import tempfile
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, send_file, url_for
 
 from proofsheet.asking.generation import RequestErrors
 from proofsheet.asking.runs import DEFAULT_CONCURRENCY, MAX_CELLS, PromptRow, estimate, parse_run, read_prompt_file
+from proofsheet.history.run_export import export_run
+from proofsheet.history.run_grid import STATUS_FILTER
 from proofsheet.history.runs import CELL_STATUSES
 from proofsheet.results import Problem
 from proofsheet.running.runs import progress
@@ -20,6 +23,7 @@ from proofsheet.web.context import (json_body, page_number, run_book, run_schedu
 from proofsheet.web.errors import api_error, refusal, status_of
 from proofsheet.web.forms import compare_fields
 from proofsheet.web.guards import csrf_exempt, json_api_only, same_origin_only
+from proofsheet.web.run_grid import grid_page
 
 runs_pages = Blueprint("runs", __name__)
 runs_api = csrf_exempt(Blueprint("runs_api", __name__, url_prefix="/api/runs"))
@@ -153,12 +157,21 @@ def create_run() -> Any:
 
 @runs_pages.get("/runs/<id:run_id>")
 def run_page(run_id: int) -> str:
+    """The run's progress and its grid of prompts × targets, a page of prompts at a time, filtered by the query."""
     found = progress(run_book(), run_id) or abort(404)
-    status, target = _cell_filters()
-    cells, total = run_book().cells(run_id, page_number(), CELLS_PER_PAGE, status, target)
-    return render_template("run.html", run=found, cells=cells, total=total, page=page_number(),
-                           pages=max(1, -(-total // CELLS_PER_PAGE)), filters={"status": status, "target": target},
-                           statuses=CELL_STATUSES)
+    grid = grid_page(run_book().get(run_id) or abort(404))
+    return render_template("run.html", run=found, grid=grid, statuses=tuple(STATUS_FILTER))
+
+
+@runs_pages.get("/runs/<id:run_id>/export.zip")
+def run_export(run_id: int) -> Response:
+    """Every image of the run, and every cell in cells.csv and cells.jsonl."""
+    run = run_book().get(run_id) or abort(404)
+    archive = tempfile.TemporaryFile()  # on disk, not in memory: a run can hold thousands of images
+    export_run(store(), run, archive)
+    archive.seek(0)
+    return send_file(archive, mimetype="application/zip", as_attachment=True,
+                     download_name=f"proofsheet-run-{run_id}.zip")
 
 
 @runs_pages.post("/runs/<id:run_id>/<action>")

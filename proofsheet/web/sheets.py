@@ -1,4 +1,4 @@
-"""Contact sheets of a comparison or a selection: one labelled PNG, or one self-contained HTML file to hand out."""
+"""Contact sheets of a comparison, a page of a run's grid or a selection: one labelled PNG, or one self-contained HTML file to hand out."""
 from __future__ import annotations
 
 import time
@@ -8,7 +8,8 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from proofsheet.contact_sheet import Sheet, SheetCell, inline_image, render_png
 from proofsheet.history.records import Group, StoredGeneration
-from proofsheet.web.context import ids_arg, store
+from proofsheet.web.context import ids_arg, page_number, run_book, store
+from proofsheet.web.run_grid import grid_page, grid_sheet
 
 sheets = Blueprint("sheets", __name__)
 MAX_SELECTED = 48
@@ -26,6 +27,17 @@ def group_sheet_png(group_id: int) -> Response:
 @sheets.get("/compare/<id:group_id>/contact-sheet.html")
 def group_sheet_html(group_id: int) -> Response:
     return _html(_group_sheet(group_id), f"proofsheet-comparison-{group_id}")
+
+
+@sheets.get("/runs/<id:run_id>/contact-sheet.png")
+def run_sheet_png(run_id: int) -> Response:
+    """The sheet of the run's grid page named in the query (its page and filters, as the run page shows it)."""
+    return _png(_run_sheet(run_id), f"proofsheet-run-{run_id}-page-{page_number()}")
+
+
+@sheets.get("/runs/<id:run_id>/contact-sheet.html")
+def run_sheet_html(run_id: int) -> Response:
+    return _html(_run_sheet(run_id), f"proofsheet-run-{run_id}-page-{page_number()}")
 
 
 @sheets.get("/generations/contact-sheet.png")
@@ -49,6 +61,13 @@ def _group_sheet(group_id: int) -> Sheet:
     title = f"{len(group.rows)} prompts × {count} model{'s' * (count != 1)}" if prompts else group.prompt
     return Sheet(title, group.created_at, group.columns, group.rows, cells, group.cells,
                  base_prompt=group.prompt if (group.layout or {}).get("y_axis") == "prompt_sr" else "")
+
+
+def _run_sheet(run_id: int) -> Sheet:
+    grid = grid_page(run_book().get(run_id) or abort(404))
+    if not grid.rows:
+        abort(404, "No cell of this run matches these filters: there is nothing to put on a sheet.")
+    return grid_sheet(grid)
 
 
 def _selection_sheet() -> Sheet:

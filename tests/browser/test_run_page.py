@@ -1,0 +1,99 @@
+"""A run's page in Chromium: a person starts a run from the form, watches the bar move without a reload, opens the
+grid, filters it to the failures and opens a cell; the page and the History's run card at a projector's 1366×768
+and a phone's 390×844, in the light and the dark theme."""
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.support import wait_until
+
+PROMPTS = [f"a lighthouse number {number}" for number in range(1, 7)]
+
+
+@pytest.fixture
+def slow_app(tmp_path, make_app, serve_app, start_demo):
+    """Each image takes 0.4 s: a run of a dozen calls, one at a time, lasts long enough to watch."""
+    demo = start_demo(delay=0.4)
+    return serve_app(make_app(tmp_path, demo.api_base, WTF_CSRF_ENABLED=True))
+
+
+def finished_run(live, prompts, models, **fields):
+    started = requests.post(live.url + "/api/runs", json={"prompts": prompts, "targets": [
+        {"model": model} for model in models], **fields}, timeout=10)
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    assert wait_until(lambda: requests.get(f"{live.url}/api/runs/{run_id}", timeout=5).json()["status"] == "done",
+                      60)
+    return run_id
+
+
+def count_of(page, name):
+    return int(page.locator(f'[data-run-count="{name}"]').inner_text().split()[0])
+
+
+def test_a_person_starts_a_run_watches_it_move_then_filters_the_failures_and_opens_a_cell(page, slow_app):
+    page.goto(slow_app.url + "/runs")
+    page.fill("#prompts", "\n".join(PROMPTS))
+    page.fill("#target-model-0", "flux")
+    page.locator("#add-row").click()
+    page.fill("#target-model-1", "no-such-model")
+    page.fill("#concurrency", "1")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page).to_have_url(f"{slow_app.url}/runs/1")
+    page.evaluate("window.stillTheSamePage = true")  # gone if the page were reloaded
+    expect(page.locator(".run-status")).to_have_text("running")
+    start = count_of(page, "done") + count_of(page, "failed")
+    shown = page.locator("td.run-cell img").count()
+    expect(page.locator('[data-run-count="done"]')).not_to_have_text(f"{count_of(page, 'done')} done", timeout=10_000)
+    moved = count_of(page, "done") + count_of(page, "failed")
+    assert moved > start and page.evaluate("window.stillTheSamePage === true")
+    assert int(page.locator("[data-run-progress-value]").get_attribute("value") or 0) >= 0
+    page.wait_for_function(f"document.querySelectorAll('td.run-cell img').length > {shown}", timeout=10_000)
+    assert page.evaluate("window.stillTheSamePage === true")
+    expect(page.locator(".run-status")).to_have_text("done", timeout=30_000)
+    # The ended run's page comes again whole (its buttons change): its own mark says it was served done.
+    expect(page.locator("[data-run-progress]")).to_have_attribute("data-run-status", "done", timeout=10_000)
+    expect(page.locator('[data-run-count="done"]')).to_have_text("6 done")
+    expect(page.locator('[data-run-count="failed"]')).to_have_text("6 failed")
+    expect(page.locator("td.run-cell img")).to_have_count(6)
+
+    page.select_option("#filter-status", "failed")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(f"{slow_app.url}/runs/1?status=failed&target=")
+    expect(page.locator("td.run-cell img")).to_have_count(0)
+    expect(page.locator(".run-shot-failed")).to_have_count(6)
+    expect(page.locator(".run-shot-failed").first).to_contain_text("Model not found: no-such-model")
+
+    page.goto(slow_app.url + "/runs/1")
+    page.locator("a.run-shot").first.click()
+    expect(page).to_have_url(f"{slow_app.url}/generations/1")
+    expect(page.get_by_text("a lighthouse number 1").first).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
+                         ids=["projector", "phone"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_run_page_and_its_history_card_fit_the_screen(new_context, live_app, viewport, scheme):
+    run_id = finished_run(live_app, PROMPTS, ["flux", "sdxl-turbo", "no-such-model", "dall-e-3"])
+    phone = viewport["width"] < 600
+    page = new_context(viewport=viewport, color_scheme=scheme, is_mobile=phone, has_touch=phone).new_page()
+    page.goto(f"{live_app.url}/runs/{run_id}")
+    expect(page.locator(".run-status")).to_have_text("done")
+    expect(page.locator("td.run-cell img")).to_have_count(18)
+    # The page itself never scrolls sideways; the grid does, inside its own box, with the prompts kept in view.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    first_prompt = page.locator(".run-prompt").first
+    expect(first_prompt).to_be_visible()
+    page.locator(".run-grid-scroll").evaluate("box => box.scrollLeft = box.scrollWidth")
+    box = first_prompt.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]  # sticky at the left
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    dark = sum(int(part) for part in background[background.index("(") + 1:-1].split(",")[:3]) < 200
+    assert dark == (scheme == "dark")
+    page.goto(f"{live_app.url}/generations")
+    card = page.locator(".run-card")
+    expect(card).to_have_count(1)
+    expect(card.locator("img")).to_have_count(4)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    card.locator("a.gallery-link").click()
+    expect(page).to_have_url(f"{live_app.url}/runs/{run_id}")
