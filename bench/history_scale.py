@@ -66,10 +66,12 @@ def fake_rows(count: int, seed: int = 7) -> Iterator[tuple]:
 
 
 def build(folder: Path, count: int, migrate_last: bool = True) -> float:
-    """A history of `count` generations (one image each when it succeeded); the seconds the last migration took."""
+    """A history of `count` generations (one image each when it succeeded), filled as it was before the search index
+    and tallies came; the seconds the migrations from that one on took (the index built once, as an upgrade does)."""
     db = sqlite3.connect(folder / DB_NAME, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    for number, script in enumerate(MIGRATIONS[:-1], start=1):
+    before_the_index = next(number for number, script in enumerate(MIGRATIONS) if "prompt_search" in script)
+    for number, script in enumerate(MIGRATIONS[:before_the_index], start=1):
         db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
     db.execute("BEGIN")
     for rows in _batches(fake_rows(count), 10_000):
@@ -169,7 +171,7 @@ def main() -> None:
         fill_started = time.perf_counter()
         migration = build(Path(large), large_count)
         print(f"built {large_count:,} generations in {time.perf_counter() - fill_started - migration:.0f} s; "
-              f"the last migration on them took {migration:.1f} s "
+              f"the migrations from the index on took {migration:.1f} s "
               f"(database {(Path(large) / DB_NAME).stat().st_size / 1e6:,.0f} MB)")
         baseline = {**time_queries(Path(small)), **time_pages(Path(small))}
         measured = {**time_queries(Path(large)), **time_pages(Path(large))}
