@@ -32,6 +32,7 @@ log = logging.getLogger("proofsheet")
 voters = Blueprint("voters", __name__)
 DEVICE_COOKIE = "proofsheet_voter"
 STATIC_FILES = {"proofsheet.css": "text/css", "room-vote.js": "text/javascript"}  # all the voters may fetch
+GROUPS_LOCK = threading.Lock()
 RASTER = {"image/png", "image/jpeg", "image/webp", "image/gif"}
 TOKEN = "<token>"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{8}")
@@ -67,7 +68,7 @@ def create_voters_app(presenter: Flask) -> Flask:
     config = presenter.config
     app.config.update(SECRET_KEY=config["SECRET_KEY"], MAX_CONTENT_LENGTH=4096, PROPAGATE_EXCEPTIONS=False,
                       TRAP_HTTP_EXCEPTIONS=False, TESTING=config.get("TESTING", False))
-    app.extensions.update(room=presenter.extensions["room"], store=presenter.extensions["store"],
+    app.extensions.update(room=presenter.extensions["room"], store=presenter.extensions["store"], groups={},
                           per_address=RateLimit(int(config["ROOM_ADDRESS_LIMIT"]), 10.0),
                           per_device=RateLimit(int(config["ROOM_DEVICE_LIMIT"]), 10.0))
     app.register_blueprint(voters)
@@ -150,10 +151,25 @@ def _open_round(token: str) -> tuple[ArenaRound, Group, RoomRound]:
     """The round behind a token; a 404 for a token never given (or a round since deleted)."""
     kept = _room().book.by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
     found = _room().arena.get(kept.round_id) if kept else None
-    group = current_app.extensions["store"].group(found.group_id) if found else None
+    group = _group_of(found.group_id) if found else None
     if kept is None or found is None or group is None:
         abort(404)
     return found, group, kept
+
+
+def _group_of(group_id: int) -> Group | None:
+    """The round's comparison, kept in memory: it no longer changes once opened to the room (every image is back),
+    and reading it (with its costs) is most of a page's time when a room votes at once."""
+    groups: dict[int, Group] = current_app.extensions["groups"]
+    group = groups.get(group_id)
+    if group is None:
+        group = current_app.extensions["store"].group(group_id)
+        if group is not None:
+            with GROUPS_LOCK:
+                while len(groups) >= 64:
+                    groups.pop(next(iter(groups)))
+                groups[group_id] = group
+    return group
 
 
 def _is_device(device: str) -> bool:
