@@ -196,7 +196,8 @@ def _wants_json() -> bool:
 
 
 def _not_too_often() -> Any:
-    if current_app.extensions["per_address"].allow(request.remote_addr or "?"):
+    """Counted on the voters' own addresses only: any other path is the same 404 for everyone, however often."""
+    if request.url_rule is None or current_app.extensions["per_address"].allow(request.remote_addr or "?"):
         return None
     return _answer(429, MESSAGES[429])
 
