@@ -184,9 +184,10 @@ def _check_for(device: str) -> str:
 
 
 def _same_site() -> bool:
-    """A vote from another site's page is refused: its Origin names another host, or the browser says so."""
+    """A vote from another site's page is refused: its Origin names another host, or the browser says so. With
+    no referrer (our policy) a browser posts the form with `Origin: null`; its Sec-Fetch-Site still tells."""
     origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1].lower() != request.host.lower():
+    if origin not in (None, "null") and origin.split("://", 1)[-1].lower() != request.host.lower():
         return False
     return request.headers.get("Sec-Fetch-Site") not in ("cross-site", "same-site")
 
