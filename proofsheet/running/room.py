@@ -2,6 +2,7 @@
 arrive — at most one `room` event per round each THROTTLE seconds, the last vote always told."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -14,6 +15,13 @@ from proofsheet.running.events import EventBus
 
 log = logging.getLogger("proofsheet")
 THROTTLE = 0.25  # seconds: bars moving four times a second read as live; 200 votes a second stay 4 events
+
+
+@functools.lru_cache(maxsize=32)
+def qr_code(url: str) -> str:
+    """The URL as a QR code (an SVG data URL), drawn here with no outside service, dark on light whatever the theme;
+    kept, since drawing one takes ~20 ms and the projector's page asks for it at every load."""
+    return segno.make(url, error="m", micro=False).svg_data_uri(scale=10, border=2)
 
 
 class Room:
@@ -34,8 +42,7 @@ class Room:
         return f"{self.base_url}/r/{room.token}"
 
     def qr_of(self, room: RoomRound) -> str:
-        """The voters' URL as a QR code, drawn here (no outside service), dark on light whatever the theme."""
-        return segno.make(self.url_of(room), error="m", micro=False).svg_data_uri(scale=10, border=2)
+        return qr_code(self.url_of(room))
 
     def open(self, found: ArenaRound) -> RoomRound:
         room = self.book.open(found.id)
