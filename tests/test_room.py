@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from proofsheet import settings
 from tests.support import (Voter, arena_round, open_to_room, start_app_process, stop_process, free_port,
                            run_app_command, voter_address)
 
@@ -192,3 +193,8 @@ def test_a_room_port_in_use_stops_start_up_in_one_line(tmp_path, demo_server):
                                          "--room", f"127.0.0.2:{taken.getsockname()[1]}",
                                          env={"PROOFSHEET_DATA": str(tmp_path / "data")})
     assert status == 2 and "already in use" in output and "--room" in output and "Traceback" not in output
+
+
+def test_the_room_can_be_set_in_the_environment_too():
+    assert settings.from_environment({"PROOFSHEET_ROOM": "[::1]:5001"})["ROOM"] == ("::1", 5001)
+    assert "PROOFSHEET_ROOM" in settings.VARIABLES  # so --help lists it
