@@ -101,6 +101,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def close_app(app: Flask) -> None:
     """Finish keeping what was relayed, then let go of the history and its folder (tests, a clean shutdown)."""
+    listener = app.extensions.pop("room_listener", None)
+    if listener is not None:  # the phones' listener first: no vote arrives at a closed history
+        listener.close()
     app.extensions["runs"].close()
     app.extensions["recorder"].close()
     app.extensions["store"].close()

@@ -1,5 +1,6 @@
 """The room votes: a presenter opens a blind round to the room, phones vote on the voters' listener (a real waitress
 on 127.0.0.2), the projector's page follows the tally, and closing reveals the names with the room's split."""
+import ipaddress
 import socket
 import statistics
 import time
@@ -9,6 +10,7 @@ import pytest
 import requests
 
 from proofsheet import settings
+from proofsheet.web.voters import room_host
 from tests.support import (Voter, arena_round, open_to_room, start_app_process, stop_process, free_port,
                            run_app_command, voter_address)
 
@@ -140,9 +142,23 @@ def test_the_tally_is_told_on_the_events_stream_throttled_and_the_last_vote_alwa
                         "votes": {"A": 30, "B": 0, "tie": 0, "both_bad": 0}}
 
 
-def test_two_hundred_phones_voting_within_ten_seconds_are_all_counted_and_answered_quickly(presenter):
-    round_id = arena_round(presenter)
-    url = open_to_room(presenter, round_id)
+@pytest.fixture
+def room_process(tmp_path, demo_server):
+    """`python app.py --room 127.0.0.2:PORT` in its own process (so the phones' threads here do not share its
+    interpreter): (presenter's URL, a round open to the room, its voters' URL)."""
+    port = free_port()
+    process, url = start_app_process(tmp_path / "data", demo_server.api_base, "--room", f"127.0.0.2:{port}")
+    try:
+        round_id = requests.post(url + "/api/arena", timeout=30, json={
+            "prompt": "a fox", "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).json()["id"]
+        room_url = requests.post(f"{url}/api/arena/{round_id}/room", timeout=10).json()["url"]
+        yield url, round_id, room_url
+    finally:
+        stop_process(process)
+
+
+def test_two_hundred_phones_voting_within_ten_seconds_are_all_counted_and_answered_quickly(room_process):
+    presenter_url, round_id, url = room_process
     timings = []  # each request's own time, to its answer's headers (requests' `elapsed`)
     started = time.monotonic()
 
@@ -159,24 +175,18 @@ def test_two_hundred_phones_voting_within_ten_seconds_are_all_counted_and_answer
         statuses = list(pool.map(phone, range(200)))
     assert time.monotonic() - started < 10
     assert statuses == [200] * 200
-    tally = presenter.get(f"/api/arena/{round_id}/tally").get_json()
+    tally = requests.get(f"{presenter_url}/api/arena/{round_id}/tally", timeout=10).json()
     assert tally["voters"] == 200 and tally["votes"]["A"] == tally["votes"]["B"] == 100
     assert statistics.quantiles(timings, n=20)[-1] <= 0.2, f"p95 {statistics.quantiles(timings, n=20)[-1]:.3f} s"
 
 
-def test_the_room_starts_from_the_command_line_on_its_own_address(tmp_path, demo_server):
-    port = free_port()
-    process, presenter_url = start_app_process(tmp_path / "data", demo_server.api_base, "--room", f"127.0.0.2:{port}")
-    try:
-        round_id = requests.post(presenter_url + "/api/arena", json={
-            "prompt": "a fox", "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}, timeout=30).json()["id"]
-        url = requests.post(f"{presenter_url}/api/arena/{round_id}/room", timeout=10).json()["url"]
-        assert url.startswith(f"http://127.0.0.2:{port}/r/")
-        assert Voter().vote(url, "B").status_code == 200
-        assert requests.get(f"http://127.0.0.2:{port}/api/arena/{round_id}/tally", timeout=5).status_code == 404
-        assert requests.get(f"{presenter_url}/api/arena/{round_id}/tally", timeout=5).json()["voters"] == 1
-    finally:
-        stop_process(process)
+def test_the_room_starts_from_the_command_line_on_its_own_address(room_process):
+    presenter_url, round_id, url = room_process
+    assert url.startswith("http://127.0.0.2:")
+    assert Voter().vote(url, "B").status_code == 200
+    voters_base = url.split("/r/")[0]
+    assert requests.get(f"{voters_base}/api/arena/{round_id}/tally", timeout=5).status_code == 404
+    assert requests.get(f"{presenter_url}/api/arena/{round_id}/tally", timeout=5).json()["voters"] == 1
 
 
 @pytest.mark.parametrize("given", ["5001", "0.0.0.0", "host:port", "127.0.0.2:70000"])
@@ -198,3 +208,10 @@ def test_a_room_port_in_use_stops_start_up_in_one_line(tmp_path, demo_server):
 def test_the_room_can_be_set_in_the_environment_too():
     assert settings.from_environment({"PROOFSHEET_ROOM": "[::1]:5001"})["ROOM"] == ("::1", 5001)
     assert "PROOFSHEET_ROOM" in settings.VARIABLES  # so --help lists it
+
+
+def test_the_address_phones_are_given_is_this_machines_on_the_network_when_listening_on_every_one():
+    assert room_host("127.0.0.2") == ("127.0.0.2", None)
+    shown, note = room_host("0.0.0.0")
+    assert shown != "0.0.0.0"
+    assert (note is None) != ipaddress.ip_address(shown).is_loopback  # a loopback address comes with a warning

@@ -248,6 +248,7 @@ def serve_room(app: Flask, host: str, port: int, threads: int = ROOM_THREADS) ->
     shown, note = room_host(host)
     address = f"[{shown}]" if ":" in shown else shown
     app.extensions["room"].listening_at(f"http://{address}:{server.effective_port}", note)
+    app.extensions["room_listener"] = server  # closed with the app, before the history it reads
     threading.Thread(target=server.run, name="room-listener", daemon=True).start()
     return server
 
