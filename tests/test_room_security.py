@@ -127,8 +127,8 @@ def test_a_token_reads_only_its_own_round(presenter, opened):
     assert phone.vote(url, "C").status_code == 400  # not a choice in this round
 
 
-@pytest.mark.parametrize("forgery", ["no cookie", "another phone's check", "no check", "foreign origin",
-                                     "cross-site fetch"])
+@pytest.mark.parametrize("forgery", ["no cookie", "another phone's check", "no check", "a check not in ASCII",
+                                     "foreign origin", "cross-site fetch"])
 def test_a_vote_not_from_the_voting_page_is_refused(presenter, opened, forgery):
     round_id, url, phone = opened
     other = Voter()
@@ -140,6 +140,8 @@ def test_a_vote_not_from_the_voting_page_is_refused(presenter, opened, forgery):
         data["check"] = other.check
     elif forgery == "no check":
         del data["check"]
+    elif forgery == "a check not in ASCII":
+        data["check"] = "é" * 32
     elif forgery == "foreign origin":
         headers["Origin"] = "http://evil.example"
     else:
@@ -218,5 +220,6 @@ def test_no_name_or_hash_in_any_answer_before_the_close(room_app, opened):
     answers = [phone.session.get(address) for address in (url, f"{url}/state")]
     answers.append(phone.vote(url, "B", Accept="application/json"))
     text = " ".join(answer.text + str(answer.headers) for answer in answers)
+    text += " ".join(str(phone.session.get(f"{url}/{label}").headers) for label in "AB")  # the images' headers
     assert re.search(r"flux|sdxl|default(?!-src)|/images/|/generations/", text) is None
     assert [sha for sha in hashes if sha in text] == []

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request, \
-    send_from_directory
+    send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from proofsheet.history.arena import ArenaRound
@@ -100,7 +100,7 @@ def vote(token: str) -> Any:
     found, _, _ = _open_round(token)
     device = request.cookies.get(DEVICE_COOKIE, "")
     if not _same_site() or not _is_device(device) or \
-            not hmac.compare_digest(request.form.get("check", ""), _check_for(device)):
+            not hmac.compare_digest(request.form.get("check", "").encode(), _check_for(device).encode()):
         return _answer(403, "This vote did not come from the voting page. Open the page again and vote there.", token)
     if not current_app.extensions["per_device"].allow(device):
         return _answer(429, MESSAGES[429], token)
@@ -130,7 +130,8 @@ def image(token: str, label: str) -> Any:
     kept = current_app.extensions["store"].image_file(shown.sha256) if shown else None
     if kept is None or kept[1] not in RASTER or not kept[0].exists():
         abort(404)
-    response = Response(kept[0].read_bytes(), mimetype=kept[1])
+    response = send_file(kept[0], mimetype=kept[1], conditional=False, etag=False, max_age=3600)
+    del response.headers["Content-Disposition"]  # send_file names the file (its content hash): no name here
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
