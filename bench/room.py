@@ -65,11 +65,18 @@ def phones(url: str, count: int, first: int, pace: float = 0.0) -> tuple[float, 
     return time.monotonic() - started, timings, statuses.count(200)
 
 
-def static_file(base: str, count: int) -> list[float]:
-    """The baseline: the stylesheet from the same listener, as many requests, through as many connections."""
+def static_file(base: str, count: int, pace: float = 0.0) -> list[float]:
+    """The baseline: the stylesheet from the same listener, as many requests at the same pace, through as many
+    connections."""
+    started = time.monotonic()
+
+    def fetch(index: int) -> float:
+        time.sleep(max(0.0, started + index * pace - time.monotonic()))
+        return Voter(voter_address(2000 + index)).session.get(base + "/s/proofsheet.css",
+                                                              timeout=10).elapsed.total_seconds()
+
     with ThreadPoolExecutor(CONNECTIONS) as pool:
-        return list(pool.map(lambda index: Voter(voter_address(2000 + index)).session.get(
-            base + "/s/proofsheet.css", timeout=10).elapsed.total_seconds(), range(count)))
+        return list(pool.map(fetch, range(count)))
 
 
 def presenter_page(url: str, stop: threading.Event) -> list[float]:
@@ -99,7 +106,7 @@ def run(app: Process, base: str) -> None:
     first = 0
     for count, pace in ((200, 0.0), (1000, 0.0), (200, 0.05)):
         round_id, url = vote_round(app)
-        baseline = static_file(base, count * 3)
+        baseline = static_file(base, count * 3, pace / 3)
         stop = threading.Event()
         watcher = ThreadPoolExecutor(1)
         watched = watcher.submit(presenter_page, f"{app.url}/arena/{round_id}", stop)
