@@ -25,6 +25,8 @@ from proofsheet.running.runs import RunScheduler
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.lock import FolderInUse
 from proofsheet.history.prompts import PromptBook
+from proofsheet.history.room import RoomBook
+from proofsheet.running.room import Room
 from proofsheet.history.runs import RunBook
 from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.history.tournament import TournamentBook
@@ -43,6 +45,8 @@ from proofsheet.web.live import live
 from proofsheet.web.pages import pages
 from proofsheet.web.partials import partials
 from proofsheet.web.present import present_pages
+from proofsheet.web.room import room_pages
+from proofsheet.web.voters import serve_room
 from proofsheet.web.runs import runs_api, runs_pages
 from proofsheet.web.servers import servers_pages
 from proofsheet.web.sheets import sheets
@@ -80,12 +84,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
     app.extensions["arena"] = ArenaBook(app.extensions["store"])
     app.extensions["tournament"] = TournamentBook(app.extensions["store"], app.extensions["arena"])
+    app.extensions["room"] = Room(RoomBook(app.extensions["store"], app.extensions["arena"]), app.extensions["arena"],
+                                  app.extensions["runner"].events)
     app.extensions["prompts"] = PromptBook(app.extensions["store"])
     app.extensions["runs"] = RunScheduler(app.extensions["runner"], RunBook(app.extensions["store"]))
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,
-                      present_pages, sheets, runs_pages, runs_api):
+                      present_pages, sheets, runs_pages, runs_api, room_pages):
         app.register_blueprint(blueprint)
     app.register_blueprint(tournament)  # a run's blind tournament and its leaderboard
     app.register_blueprint(v1, url_prefix="/servers/<server_name>/v1", name="v1_named")
@@ -99,6 +105,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def close_app(app: Flask) -> None:
     """Finish keeping what was relayed, then let go of the history and its folder (tests, a clean shutdown)."""
+    listener = app.extensions.pop("room_listener", None)
+    if listener is not None:  # the phones' listener first: no vote arrives at a closed history
+        listener.close()
     app.extensions["runs"].close()
     app.extensions["recorder"].close()
     app.extensions["store"].close()
@@ -179,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     loop = _pointing_at_itself(args, env_base)
     if loop:
         return _refuse_to_start(loop)
+    if args.room:
+        config["ROOM"] = settings.room_address(args.room, "--room")
     if args.allow_host:
         config["ALLOWED_HOSTS"] = settings.allowed_hosts(args.allow_host)
     if args.demo_delay and not args.demo:
@@ -204,6 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         return _refuse_to_start(_listen_message(exc, args.host, args.port))
     address = f"http://{args.host}:{args.port}"
+    if app.config["ROOM"]:
+        try:
+            serve_room(app, *app.config["ROOM"])
+        except OSError as exc:
+            server.close()
+            close_app(app)
+            return _refuse_to_start(_listen_message(exc, *app.config["ROOM"]).replace("--port", "--room"))
+        log.info("The room votes at %s: only the voting pages are there; everything else stays on %s",
+                 app.extensions["room"].base_url, address)
     app.extensions["store"].describe_holder(address)
     warning = exposure_warning(args.host)
     if warning:
@@ -264,6 +284,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                              f"(default {settings.THREADS})")
     parser.add_argument("--allow-host", action="append", metavar="NAME",
                         help="also answer to this host name (loopback names and IP addresses always work)")
+    parser.add_argument("--room", metavar="ADDRESS:PORT",
+                        help="also open a voters' listener there, serving only the room's voting pages (for example "
+                             "0.0.0.0:5001); the rest stays on --host")
     parser.add_argument("--check", action="store_true",
                         help="check the data folder (database and files) without changing anything, then exit")
     parser.add_argument("--backup", metavar="FOLDER", help="copy the history into FOLDER (safe while running)")

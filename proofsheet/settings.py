@@ -18,6 +18,11 @@ MAX_IMAGE_BYTES = 32 * MB  # an image fetched from a url item larger than this i
 THREADS = 96  # the web server's threads (--threads)
 PAGE_THREADS = 16  # threads kept free for pages, whatever the generations in flight
 LIVE_PAGES = 8  # pages following the history live, each holding a thread while connected
+ROOM_THREADS = 16  # the voters' listener's own threads (--room): phones never take the presenter's
+# Requests per 10 s on the voters' listener: from one address (on a room's Wi-Fi each phone has its own), and votes
+# from one device (its cookie). Far above what a person tapping does; a script looping is slowed down.
+ROOM_ADDRESS_LIMIT = 120
+ROOM_DEVICE_LIMIT = 10
 
 
 def in_flight_for(threads: int) -> int:
@@ -46,6 +51,9 @@ def defaults() -> dict[str, Any]:
         "ALLOWED_HOSTS": [],
         "DEFAULT_SERVER": "default",
         "SERVERS": [],  # (name, base URL) given at start besides the default one
+        "ROOM": None,  # (address, port) of the voters' listener, when the room votes (--room)
+        "ROOM_ADDRESS_LIMIT": ROOM_ADDRESS_LIMIT,
+        "ROOM_DEVICE_LIMIT": ROOM_DEVICE_LIMIT,
     }
 
 
@@ -62,6 +70,7 @@ VARIABLES = {
     "PROOFSHEET_ALLOWED_HOSTS": "other host names to answer to, comma-separated",
     "PROOFSHEET_PROXY_TOKEN": "a token callers of /v1 must send (Authorization: Bearer ...)",
     "PROOFSHEET_REWRITE_URLS": "1 to point /v1 answers' url items at Proofsheet's own copies",
+    "PROOFSHEET_ROOM": "ADDRESS:PORT of the voters' listener, as --room (off unless set)",
 }
 
 
@@ -82,6 +91,8 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         settings["PROXY_TOKEN"] = environ["PROOFSHEET_PROXY_TOKEN"]
     if environ.get("PROOFSHEET_REWRITE_URLS"):
         settings["REWRITE_URLS"] = environ["PROOFSHEET_REWRITE_URLS"].lower() in ("1", "true", "yes")
+    if environ.get("PROOFSHEET_ROOM"):
+        settings["ROOM"] = room_address(environ["PROOFSHEET_ROOM"], "PROOFSHEET_ROOM")
     if environ.get("PROOFSHEET_ALLOWED_HOSTS"):
         settings["ALLOWED_HOSTS"] = allowed_hosts(environ["PROOFSHEET_ALLOWED_HOSTS"].split(","))
     return settings
@@ -148,6 +159,16 @@ def checked_api_base(url: str, source: str) -> str:
         guess = "http://" + url.strip().split("://")[-1].lstrip("/")
         raise SystemExit(f"{source} must be an http:// or https:// URL, not {url!r}. Did you mean {guess!r}?")
     return url.strip()
+
+
+def room_address(text: str, source: str) -> tuple[str, int]:
+    """ADDRESS:PORT of the voters' listener (an IPv6 address in brackets); anything else stops start-up saying so."""
+    host, _, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SystemExit(f"{source} must be ADDRESS:PORT, for example 0.0.0.0:5001 (every network) or "
+                         f"192.168.1.20:5001, not {text!r}.")
+    return host, int(port)
 
 
 def allowed_hosts(names: list[str]) -> list[str]:

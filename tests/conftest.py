@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from app import close_app
+from proofsheet.web.voters import serve_room as start_room_listener
 from proofsheet.demo.server import DemoImageServer
 from tests.fake_server import FakeImageServer
 from tests.support import LiveApp, new_app
@@ -90,6 +91,22 @@ def serve_app(make_app, start_demo):
     yield serve
     for live in reversed(served):
         live.stop()
+
+
+@pytest.fixture
+def serve_room(serve_app):
+    """Opens an app's voters' listener on a real socket (waitress, its own thread), on 127.0.0.2 unless told:
+    `serve_room(app)` gives its base URL. Stopped before the app closes."""
+    servers = []
+
+    def serve(app, host="127.0.0.2"):
+        servers.append(start_room_listener(app, host, 0))
+        return app.extensions["room"].base_url
+
+    yield serve
+    for server in reversed(servers):
+        server.close()
+        server.task_dispatcher.shutdown(timeout=0.5)
 
 
 @pytest.fixture

@@ -283,4 +283,21 @@ MIGRATIONS = [
     CREATE INDEX run_cells_finished ON run_cells(run_id, finished_at, status);
     CREATE UNIQUE INDEX run_cells_position ON run_cells(run_id, position);
     """,
+    # 13. The room votes: a round opened to the room has a short random token (its voters' URL) and, once closed, the
+    # time; each device's last choice is one row (a second vote replaces the first).
+    """
+    CREATE TABLE room_rounds (
+        round_id INTEGER PRIMARY KEY REFERENCES arena_rounds(id) ON DELETE CASCADE,
+        token TEXT NOT NULL UNIQUE,
+        opened_at REAL NOT NULL,
+        closed_at REAL
+    );
+    CREATE TABLE room_votes (
+        round_id INTEGER NOT NULL REFERENCES arena_rounds(id) ON DELETE CASCADE,
+        device TEXT NOT NULL,
+        choice TEXT NOT NULL,
+        voted_at REAL NOT NULL,
+        PRIMARY KEY (round_id, device)
+    ) WITHOUT ROWID;
+    """,
 ]

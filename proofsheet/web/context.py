@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 from proofsheet.asking.bodies import read_json
 from proofsheet.asking.generation import RequestErrors
 from proofsheet.running.recording import Recorder
+from proofsheet.running.room import Room
 from proofsheet.running.runner import Runner
 from proofsheet.running.runs import RunScheduler
 from proofsheet.history.arena import ArenaBook
@@ -163,3 +164,8 @@ def asked_requests(parsed: Any) -> list[Any]:
     """The generation requests inside a parsed generation, edit, comparison or arena round."""
     parsed = getattr(parsed, "compare", parsed)
     return getattr(parsed, "cells", None) or [getattr(parsed, "request", parsed)]
+
+
+def room() -> Room:
+    """The room's vote (the voters' listener, opened rounds, their tallies); the voters' app shares the same one."""
+    return current_app.extensions["room"]

@@ -6,9 +6,10 @@ another test module.
 """
 from tests.support.images import png_base64, png_bytes
 from tests.support.live import LiveApp, new_app
+from tests.support.room import Voter, arena_round, open_to_room, voter_address
 from tests.support.processes import ROOT, free_port, run_app_command, start_app_process, stop_process
 from tests.support.v1 import kept, sdk
 from tests.support.waiting import fill, wait_until
 
-__all__ = ["LiveApp", "ROOT", "fill", "free_port", "kept", "new_app", "png_base64", "png_bytes", "run_app_command",
-           "sdk", "start_app_process", "stop_process", "wait_until"]
+__all__ = ["LiveApp", "ROOT", "Voter", "arena_round", "fill", "free_port", "kept", "new_app", "open_to_room", "png_base64",
+           "png_bytes", "run_app_command", "sdk", "start_app_process", "stop_process", "voter_address", "wait_until"]
