@@ -234,3 +234,18 @@ def test_the_address_phones_are_given_is_this_machines_on_the_network_when_liste
     shown, note = room_host("0.0.0.0")
     assert shown != "0.0.0.0"
     assert (note is None) != ipaddress.ip_address(shown).is_loopback  # a loopback address comes with a warning
+
+
+def test_a_runs_tournament_pair_opened_to_the_room_counts_the_rooms_majority_and_leads_on_to_the_next_pair(presenter):
+    from tests.support.tournament import finished_run
+    run = finished_run(presenter, [{"model": "flux"}, {"model": "sdxl-turbo"}])
+    pair = presenter.post(f"/api/runs/{run['id']}/tournament/next").get_json()
+    assert "Open this pair to the room" in presenter.get(f"/runs/{run['id']}/tournament").get_data(as_text=True)
+    url = open_to_room(presenter, pair["id"])
+    for choice in ("B", "B", "A"):
+        Voter().vote(url, choice)
+    presenter.post(f"/api/arena/{pair['id']}/room/close")
+    board = presenter.get(f"/api/runs/{run['id']}/leaderboard").get_json()
+    assert board["votes"] == 1
+    page = presenter.get(f"/arena/{pair['id']}").get_data(as_text=True)
+    assert "Next pair of the run" in page and f"/runs/{run['id']}/tournament" in page

@@ -104,6 +104,11 @@ class TournamentBook:
                                     (run_id, round_id)).fetchone()
         return self.arena.get(round_id) if row else None
 
+    def run_of(self, round_id: int) -> int | None:
+        """The run an arena round is a pair of, if it is one."""
+        row = self.store.db.execute("SELECT run_id FROM tournament_rounds WHERE round_id=?", (round_id,)).fetchone()
+        return row[0] if row else None
+
     def judged(self, run_id: int) -> list[Judged]:
         return [Judged(*row) for row in self.store.db.execute(
             "SELECT t.target_a, t.target_b, r.vote FROM tournament_rounds t JOIN arena_rounds r ON r.id = t.round_id "

@@ -23,6 +23,12 @@ tournament = Blueprint("tournament", __name__)
 tournament.before_request(json_api_paths_only)  # no CSRF token on /api/: JSON only, never from a foreign page
 
 
+@tournament.app_context_processor
+def tournament_helpers() -> dict[str, Any]:
+    """For the arena's round page: the run a pair belongs to, so its reveal leads on to the run's next pair."""
+    return {"tournament_run_of": lambda found: tournament_book().run_of(found.id)}
+
+
 @tournament.get("/runs/<id:run_id>/tournament")
 def tournament_page(run_id: int) -> str:
     """The pair to judge (the open one, or one drawn now), and the reveal of the pair judged just before."""
