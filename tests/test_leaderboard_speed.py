@@ -20,20 +20,12 @@ OFFLINE = "http://127.0.0.1:9/v1"  # no image server is asked: the votes are wri
 MODELS = [f"model-{n}" for n in range(6)]
 
 
-def cast(app, count, rng, category="portraits", when=None):
-    """`count` voted rounds among MODELS, written as the arena writes them; each stamped `when` (default: now)."""
-    store = app.extensions["store"]
-    group_id = store.create_group("votes", [{"model": name} for name in MODELS[:2]])
-    rows = []
+def cast(app, count, rng, category="portraits"):
+    """`count` rounds among MODELS, each started and voted through the arena's book, as a person's are."""
+    book = app.extensions["arena"]
     for _ in range(count):
-        chosen = rng.sample(MODELS, rng.choice([2, 2, 3, 4]))
-        contenders = [{"label": "ABCD"[i], "position": i, "server": "default", "model": m} for i, m in enumerate(chosen)]
-        vote = rng.choice(["ABCD"[i] for i in range(len(chosen))] + ["tie", "both_bad"])
-        stamp = time.time() if when is None else when
-        rows.append((group_id, stamp, category, json.dumps(contenders), vote, stamp))
-    with store.writing():
-        store.db.executemany("INSERT INTO arena_rounds (group_id, created_at, category, contenders_json, vote, "
-                             "voted_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        one = open_round(app, rng.sample(MODELS, rng.choice([2, 2, 3, 4])), category)
+        assert book.vote(one.id, rng.choice([c.label for c in one.contenders] + ["tie", "both_bad"]))
 
 
 def open_round(app, models=("model-0", "model-1"), category="portraits"):
