@@ -179,3 +179,15 @@ def test_votes_kept_by_another_process_count_on_the_next_load(make_app, tmp_path
     assert book.board.settle()
     assert_same(settled(book), book.standings_from_scratch())
     assert_same(settled(book, "portraits"), book.standings_from_scratch("portraits"))
+
+
+def test_a_vote_changed_in_the_history_is_read_again(make_app, tmp_path):
+    app = make_app(tmp_path, OFFLINE)
+    book = app.extensions["arena"]
+    one = open_round(app, ("model-0", "model-1"))
+    book.vote(one.id, next(c.label for c in one.contenders if c.model == "model-0"))
+    assert [s.contender for s in book.leaderboard()] == ["default · model-0", "default · model-1"]
+    with app.extensions["store"].writing():  # as a room's vote might be, changeable until its round closes
+        app.extensions["store"].db.execute("UPDATE arena_rounds SET vote=?, voted_at=? WHERE id=?", (
+            next(c.label for c in one.contenders if c.model == "model-1"), time.time() + 1, one.id))
+    assert [s.contender for s in book.leaderboard()] == ["default · model-1", "default · model-0"]

@@ -79,16 +79,21 @@ class Leaderboard:
     # -- the votes -------------------------------------------------------------------------------------------------
 
     def _catch_up(self) -> None:
-        """Count the votes cast since the last load, here or in another process."""
+        """Count the votes cast since the last load, here or in another process. A round keeps its first vote
+        (ArenaBook.vote), so votes are only ever added: the same number, the same latest, the same votes."""
         db = self.store.db
         with _snapshot(db):  # the count and the votes read agree
-            total = db.execute("SELECT COUNT(*) FROM arena_rounds WHERE voted_at IS NOT NULL").fetchone()[0]
-            if total == len(self._seen):  # votes are only ever added: the same number is the same votes
+            total, latest = db.execute(
+                "SELECT COUNT(*), MAX(voted_at) FROM arena_rounds WHERE voted_at IS NOT NULL").fetchone()
+            if total == len(self._seen) and (latest is None or latest == self._latest):
                 return
-            recent = db.execute("SELECT id FROM arena_rounds WHERE voted_at >= ?", (self._latest - LATE,))
-            self._read(db, [row[0] for row in recent if row[0] not in self._seen])
-            if len(self._seen) != total:  # stamped long before it was kept, or a different history: read it all
-                log.info("leaderboard: %d votes in the history, %d counted; reading them all", total, len(self._seen))
+            if self._seen and total > len(self._seen):
+                recent = db.execute("SELECT id FROM arena_rounds WHERE voted_at >= ?", (self._latest - LATE,))
+                self._read(db, [row[0] for row in recent if row[0] not in self._seen])
+            if len(self._seen) != total or (latest is not None and latest != self._latest):
+                if self._seen:  # stamped long before it was kept, a vote changed, or another history: read it all
+                    log.info("leaderboard: %d votes in the history, %d counted: reading them all", total,
+                             len(self._seen))
                 self._start_reading()
                 self._read(db, None)
 

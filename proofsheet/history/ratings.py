@@ -78,7 +78,7 @@ class Tally:
         _record(self._records, kind)
 
     def ratings(self) -> dict[str, float]:
-        """The same ratings as `ratings` of every vote, from the wins and games kept: a fit costs the same at any count."""
+        """What `ratings` gives of every vote, fitted from the wins and games kept: the same cost at any count."""
         return _solve(*_with_virtual_draws(self._wins, self._met))
 
     def kind_of(self) -> list[int]:
