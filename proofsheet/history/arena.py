@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from proofsheet.history.leaderboard import Leaderboard
 from proofsheet.history.records import Group
 from proofsheet.history.store import Store
 from proofsheet.history.ratings import Round, Standing, standings
@@ -79,7 +80,7 @@ class ArenaBook:
     def __init__(self, store: Store, rng: random.Random | None = None) -> None:
         self.store = store
         self.rng = rng or random.SystemRandom()
-        self._fitted: dict[str | None, tuple[tuple[Any, ...], list[Standing]]] = {}  # per category, until a vote
+        self.board = Leaderboard(store, round_of)
 
     def start(self, group_id: int, cells: list[dict[str, Any]], category: str | None) -> ArenaRound:
         """A round for a comparison (each cell naming its server), kept before its contenders are asked for, so that
@@ -109,28 +110,23 @@ class ArenaBook:
                                          (vote, time.time(), round_id)).rowcount == 1
 
     def categories(self) -> list[str]:
-        return [row[0] for row in self.store.db.execute(
-            "SELECT DISTINCT category FROM arena_rounds WHERE category IS NOT NULL AND vote IS NOT NULL "
-            "ORDER BY category")]
+        """The categories with a vote, in order."""
+        return self.board.categories()
 
     def leaderboard(self, category: str | None = None) -> list[Standing]:
-        """Every contender ranked; worked out again only when a vote has come in since (fitting takes a while)."""
-        key = tuple(self.store.db.execute(
-            "SELECT COUNT(*), MAX(voted_at) FROM arena_rounds WHERE vote IS NOT NULL AND (? IS NULL OR category = ?)",
-            (category, category)).fetchone())
-        cached = self._fitted.get(category)
-        if cached and cached[0] == key:
-            return cached[1]
-        ranked = self._rank(category)
-        self._fitted[category] = (key, ranked)
-        return ranked
+        """Every contender ranked, a vote counted from the next load on (the intervals may still be updating)."""
+        return self.board.standings(category)
 
-    def _rank(self, category: str | None) -> list[Standing]:
-        rounds = []
-        for row in self.store.db.execute(
-                "SELECT contenders_json, vote FROM arena_rounds WHERE vote IS NOT NULL AND (? IS NULL OR category = ?) "
-                "ORDER BY voted_at", (category, category)):
-            contenders = [Contender(**entry) for entry in json.loads(row["contenders_json"])]
-            by_label = {c.label: c.name for c in contenders}
-            rounds.append(Round(tuple(by_label.values()), by_label.get(row["vote"]), row["vote"] == "both_bad"))
-        return standings(rounds)
+    def standings_from_scratch(self, category: str | None = None) -> list[Standing]:
+        """Every vote read and every fit done again, intervals and all: what each load after a vote did before the
+        leaderboard was kept current; the reference it is measured and tested against."""
+        rows = self.store.db.execute(
+            "SELECT contenders_json, vote FROM arena_rounds WHERE vote IS NOT NULL AND (? IS NULL OR category = ?) "
+            "ORDER BY voted_at, id", (category, category))
+        return standings([round_of(row["contenders_json"], row["vote"]) for row in rows])
+
+
+def round_of(contenders_json: str, vote: str) -> Round:
+    """A voted round as the ratings count it: its contenders' names in the order of their letters, and the winner's."""
+    by_label = {c.label: c.name for c in (Contender(**entry) for entry in json.loads(contenders_json))}
+    return Round(tuple(by_label.values()), by_label.get(vote), vote == "both_bad")

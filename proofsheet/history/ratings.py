@@ -8,11 +8,13 @@ order of the votes, and the interval narrows as votes come in.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
+from typing import Any, Callable, Iterable
 
 BASE = 1000.0
 SCALE = 400.0
@@ -38,11 +40,54 @@ class Standing:
     ties: int = 0
     losses: int = 0
     both_bad: int = 0
+    updating: bool = False  # the interval is the last one worked out, moved with the rating, until the new one is done
 
     def to_dict(self) -> dict[str, object]:
         return {"contender": self.contender, "rating": round(self.rating, 1),
                 "interval": [round(self.low, 1), round(self.high, 1)], "votes": self.votes, "wins": self.wins,
-                "ties": self.ties, "losses": self.losses, "both_bad": self.both_bad}
+                "ties": self.ties, "losses": self.losses, "both_bad": self.both_bad,
+                "updating": self.updating}
+
+
+class Tally:
+    """One leaderboard's votes, added as they come: each contender's wins and each pair's games (what the ratings are
+    fitted from), the rounds by kind (what a resample is counted by) in the order cast (the order the resamples are
+    drawn from, so that the same votes give the same interval), and each contender's record."""
+
+    def __init__(self) -> None:
+        self.kinds: list[Round] = []
+        self._number_of: dict[Round, int] = {}
+        self._cast: list[tuple[Any, int]] = []  # (when, kind), in order
+        self._records: dict[str, Standing] = {}
+        self._wins: dict[str, float] = defaultdict(float)  # without the virtual draws
+        self._met: dict[tuple[str, str], float] = defaultdict(float)
+
+    def __len__(self) -> int:
+        return len(self._cast)
+
+    def add(self, when: Any, one: Round) -> None:
+        """Count a vote cast at `when` (any sortable value: later votes usually come last)."""
+        kind = Round(tuple(sorted(one.contenders)), one.winner, one.both_bad)  # the same round in any letter order
+        number = self._number_of.setdefault(kind, len(self.kinds))
+        if number == len(self.kinds):
+            self.kinds.append(kind)
+        bisect.insort(self._cast, (when, number))
+        _compare(self._wins, self._met, kind, 1)
+        for name in kind.contenders:
+            self._records.setdefault(name, Standing(name, BASE, BASE, BASE))
+        _record(self._records, kind)
+
+    def ratings(self) -> dict[str, float]:
+        """What `ratings` gives of every vote, fitted from the wins and games kept: the same cost at any count."""
+        return _solve(*_with_virtual_draws(self._wins, self._met))
+
+    def kind_of(self) -> list[int]:
+        """Each vote's kind, in the order cast: what `intervals` draws from."""
+        return [kind for _, kind in self._cast]
+
+    def records(self) -> dict[str, Standing]:
+        """Each contender's votes, wins, ties, losses and "both bad" (copies, rated at BASE)."""
+        return {name: replace(standing) for name, standing in self._records.items()}
 
 
 def expected(rating: float, opponent: float) -> float:
@@ -57,22 +102,43 @@ def ratings(rounds: list[Round]) -> dict[str, float]:
 
 def _fit(tally: Counter[Round]) -> dict[str, float]:
     """The ratings from alike rounds counted together: as many kinds of round as there are, however many votes."""
+    return _solve(*_pairs(tally))
+
+
+def _pairs(tally: Counter[Round]) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+    """Each contender's wins and each pair's games, with one virtual draw for every pair that met."""
     wins: dict[str, float] = defaultdict(float)
     met: dict[tuple[str, str], float] = defaultdict(float)
     for one, times in tally.items():
-        for a, b in combinations(sorted(one.contenders), 2):
-            if one.winner is None:
-                wins[a] += 0.5 * times
-                wins[b] += 0.5 * times
-            elif one.winner in (a, b):
-                wins[one.winner] += times
-            else:
-                continue  # the winner beat both; these two were not compared
-            met[(a, b)] += times
+        _compare(wins, met, one, times)
+    return _with_virtual_draws(wins, met)
+
+
+def _compare(wins: dict[str, float], met: dict[tuple[str, str], float], one: Round, times: int) -> None:
+    """Add a round (`times` alike) to the wins and games: halves and wholes, so their sums are exact in any order."""
+    for a, b in combinations(sorted(one.contenders), 2):
+        if one.winner is None:
+            wins[a] += 0.5 * times
+            wins[b] += 0.5 * times
+        elif one.winner in (a, b):
+            wins[one.winner] += times
+        else:
+            continue  # the winner beat both; these two were not compared
+        met[(a, b)] += times
+
+
+def _with_virtual_draws(wins: dict[str, float], met: dict[tuple[str, str], float]
+                        ) -> tuple[dict[str, float], dict[tuple[str, str], float]]:
+    wins, met = defaultdict(float, wins), defaultdict(float, met)
     for a, b in list(met):  # one virtual draw per pair that met
         met[(a, b)] += 1.0
         wins[a] += 0.5
         wins[b] += 0.5
+    return wins, met
+
+
+def _solve(wins: dict[str, float], met: dict[tuple[str, str], float]) -> dict[str, float]:
+    """Hunter's MM iterations, from even strengths."""
     names = sorted({name for pair in met for name in pair} | set(wins))
     opponents: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for (a, b), count in met.items():
@@ -94,32 +160,73 @@ def _fit(tally: Counter[Round]) -> dict[str, float]:
 
 
 def standings(rounds: list[Round], seed: int = 0) -> list[Standing]:
-    """Every contender with its rating, 95% interval and record, best first."""
+    """Every contender with its rating, 95% interval and record, best first: everything worked out from the rounds,
+    as each load after a vote did before the leaderboard kept a tally (the reference `Tally` is tested against)."""
     rated = ratings(rounds)
-    samples: dict[str, list[float]] = {name: [] for name in rated}
-    rng = random.Random(seed)  # the same votes always give the same interval
     kinds = list(dict.fromkeys(rounds))  # the rounds drawn are counted by kind: the fits cost the same at any count
     number_of = {one: number for number, one in enumerate(kinds)}
-    kind_of = [number_of[one] for one in rounds]
-    for _ in range(RESAMPLES if rounds else 0):
-        drawn = Counter(rng.choices(kind_of, k=len(rounds)))  # the votes drawn again, with replacement
-        resampled = _fit(Counter({kinds[kind]: times for kind, times in drawn.items()}))
+    bounds = _resampled([number_of[one] for one in rounds], rated, seed,
+                        lambda drawn: _fit(Counter({kinds[kind]: times for kind, times in drawn.items()})))
+    table = {name: Standing(name, rating, *bounds[name]) for name, rating in rated.items()}
+    for one in rounds:
+        _record(table, one)
+    return ranked(table.values())
+
+
+def intervals(kinds: list[Round], kind_of: list[int], rated: dict[str, float], seed: int = 0,
+              between: Callable[[], object] = lambda: None) -> dict[str, tuple[float, float]]:
+    """The intervals of `standings` from a tally's rounds by kind (`kind_of`: each vote's kind, in the order cast),
+    each kind's wins and games worked out once, not once per resample; `between` is called after each fit."""
+    parts = []
+    for one in kinds:
+        wins: dict[str, float] = defaultdict(float)
+        met: dict[tuple[str, str], float] = defaultdict(float)
+        _compare(wins, met, one, 1)
+        parts.append((wins, met))
+
+    def fit(drawn: Counter[int]) -> dict[str, float]:
+        wins: dict[str, float] = defaultdict(float)
+        met: dict[tuple[str, str], float] = defaultdict(float)
+        for kind, times in drawn.items():
+            for name, won in parts[kind][0].items():
+                wins[name] += won * times  # halves and wholes: the same sums as `_pairs`, in any order
+            for pair, games in parts[kind][1].items():
+                met[pair] += games * times
+        between()
+        return _solve(*_with_virtual_draws(wins, met))
+    return _resampled(kind_of, rated, seed, fit)
+
+
+def _resampled(kind_of: list[int], rated: dict[str, float], seed: int,
+               fit: Callable[[Counter[int]], dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """Each rating's 95% interval: the votes (`kind_of`, each vote's kind) drawn again with replacement RESAMPLES
+    times, and `fit` of each draw's kinds counted."""
+    samples: dict[str, list[float]] = {name: [] for name in rated}
+    rng = random.Random(seed)  # the same votes always give the same interval
+    for _ in range(RESAMPLES if kind_of else 0):
+        resampled = fit(Counter(rng.choices(kind_of, k=len(kind_of))))
         for name in samples:
             if name in resampled:
                 samples[name].append(resampled[name])
-    table = {name: Standing(name, rating, *_interval(samples[name], rating)) for name, rating in rated.items()}
-    for one in rounds:
-        for name in one.contenders:
-            standing = table[name]
-            standing.votes += 1
-            if one.winner is None:
-                standing.ties += 1
-                standing.both_bad += one.both_bad
-            elif one.winner == name:
-                standing.wins += 1
-            else:
-                standing.losses += 1
-    return sorted(table.values(), key=lambda s: (-s.rating, s.contender))
+    return {name: _interval(samples[name], rating) for name, rating in rated.items()}
+
+
+def ranked(table: Iterable[Standing]) -> list[Standing]:
+    return sorted(table, key=lambda s: (-s.rating, s.contender))
+
+
+def _record(table: dict[str, Standing], one: Round, times: int = 1) -> None:
+    """Count a round (`times` alike) in each of its contenders' records."""
+    for name in one.contenders:
+        standing = table[name]
+        standing.votes += times
+        if one.winner is None:
+            standing.ties += times
+            standing.both_bad += one.both_bad * times
+        elif one.winner == name:
+            standing.wins += times
+        else:
+            standing.losses += times
 
 
 def _interval(values: list[float], rating: float) -> tuple[float, float]:

@@ -35,6 +35,8 @@ def made_states(app) -> list[PageState]:
     voted = client.post("/api/arena", json={"prompt": "a red fox", "size": "256x256",
                                             "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
     client.post(f"/api/arena/{voted['id']}/vote", json={"winner": "A"})
+    client.get("/arena/leaderboard")  # the intervals, worked out in the background: the page once they are (no reload)
+    app.extensions["arena"].board.settle()
     blind = client.post("/api/arena", json={"prompt": "a blue whale", "size": "256x256",
                                             "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
     run = finished_run(client, [{"model": "flux", "size": "256x256"}, {"model": "sdxl-turbo", "size": "256x256"}],
