@@ -40,14 +40,15 @@ class Process:
         self.popen = subprocess.Popen([sys.executable, *args, "--port", str(self.port)], cwd=ROOT,
                                       env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
-        for _ in range(100):
+        deadline = time.monotonic() + 30  # a loaded machine starts a server slowly
+        while time.monotonic() < deadline:
             try:
                 requests.get(self.url + ready_path, timeout=1)
                 return
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first page slow
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first answer is slow
                 time.sleep(0.1)
         self.stop()
-        raise SystemExit(f"{' '.join(args[:2])} did not start within 10 seconds")
+        raise SystemExit(f"{' '.join(args[:2])} did not start within 30 seconds")
 
     def rss_kb(self, field: str = "VmRSS") -> int:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():

@@ -56,21 +56,39 @@
     button.textContent = busy ? "Generating…" : "Generate";
   }
 
-  // The images are fetched and decoded while the result's page fragment is asked for: the page's <img> elements then
-  // find them ready (the same addresses), and paint with the rest of the result.
+  // The images are fetched and decoded while the result's page fragment is asked for; the result then shows these
+  // very elements, already decoded, in place of its own <img> for the same address (which would start again).
+  let early = new Map(); // address -> Image being fetched and decoded
+
   function preload(images) {
+    early = new Map();
     for (const image of images || []) {
       if (!image.src) continue;
-      const early = new Image();
-      early.src = image.src;
-      early.decode().catch(() => {}); // a broken image is the result's to show, not this early look's
+      const ready = new Image();
+      ready.fetchPriority = "high"; // the star of the page, not a decoration to fetch when there is time
+      ready.src = image.src;
+      ready.decode().catch(() => {}); // a broken image is the result's to show, not this early look's
+      early.set(ready.src, ready);
     }
+  }
+
+  function adoptPreloaded() {
+    for (const shown of slot.querySelectorAll(".image-card img")) {
+      const ready = early.get(shown.src);
+      if (!ready) continue;
+      for (const { name, value } of shown.attributes) {
+        if (name !== "src") ready.setAttribute(name, value); // setting src again, even unchanged, starts over
+      }
+      shown.replaceWith(ready);
+    }
+    early = new Map();
   }
 
   async function showResult(generationId, permalink) {
     const response = await fetch(`/generations/${generationId}/fragment`);
     if (!response.ok) throw new Error(`the result page answered ${response.status}`);
     slot.innerHTML = await response.text(); // our own template, escaped by the server
+    adoptPreloaded();
     history.pushState({ generationId }, "", permalink);
     nameTab();
     slot.querySelector(".result-prompt")?.focus?.({ preventScroll: true });

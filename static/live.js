@@ -23,6 +23,9 @@
 
   // Shows the change; true when a card came or went (the count changed too).
   async function show(id, status) {
+    // The main page's strip leaves the page when a generation starts there (the waiting card takes its place): a card
+    // put in it then would only fetch a thumbnail no one sees, while the result's own images are on their way.
+    if (!list.isConnected) return false;
     const existing = list.querySelector(`[data-generation-id="${id}"]`);
     if (status === "deleted") {
       existing?.remove();

@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -26,6 +27,10 @@ from proofsheet.results import ImageItem, Problem, VerifiedImage
 log = logging.getLogger(__name__)
 
 SPARSE_MARK = b"\x00"  # never in JSON or event-stream text: what stands around an image's name in a sparse body
+# Background work waits this long after an answer: decoding four 1024x1024 PNGs for their thumbnails holds the
+# interpreter in stretches of milliseconds, and on two cores it would race the page fetching and decoding the very
+# same images (a thumbnail asked for sooner is made at once).
+LATER_PAUSE = 2.0
 
 
 class HistoryUnavailable(Exception):
@@ -80,6 +85,7 @@ class Files:
         self.lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
         self.folder_lock = DataFolderLock(folder)  # one Proofsheet per data folder
         self.thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
+        self.closing = threading.Event()  # wakes the background work still waiting out its pause
 
     def take_folder(self, holder: str | None) -> None:
         """Make the folders and, unless `holder` is None, lock the folder for this process; raises
@@ -97,7 +103,9 @@ class Files:
         self.folder_lock.release()
 
     def close(self) -> None:
-        """Wait for the thumbnails being made."""
+        """Wait for the thumbnail being made; those still waiting out their pause are left to be made on first
+        request."""
+        self.closing.set()
         self.thumbnailer.shutdown(wait=True)
 
     # -- images and thumbnails ----------------------------------------------------------------------------------
@@ -165,11 +173,17 @@ class Files:
         return path
 
     def later(self, job: Callable[..., Any], *args: Any) -> None:
-        """Run `job` on the background thread (thumbnails); when closing, it is left to be done on first request."""
+        """Run `job` on the background thread (thumbnails) LATER_PAUSE seconds from now; when closing, it is left to
+        be done on first request."""
+        due = time.monotonic() + LATER_PAUSE
         try:
-            self.thumbnailer.submit(job, *args)
+            self.thumbnailer.submit(self._when_due, due, job, *args)
         except RuntimeError:  # closing, or the interpreter is
             pass
+
+    def _when_due(self, due: float, job: Callable[..., Any], *args: Any) -> None:
+        if not self.closing.wait(max(0.0, due - time.monotonic())):
+            job(*args)
 
     # -- raw response bodies ------------------------------------------------------------------------------------
 
