@@ -255,7 +255,7 @@ def test_the_history_names_no_contender_before_the_vote_and_every_one_after(clie
 
 
 def test_a_round_opened_while_its_contenders_run_waits_for_every_image_before_the_vote(make_app, tmp_path):
-    with DemoImageServer(model_delays={"sdxl-turbo": 2.0}) as demo:
+    with DemoImageServer(model_delays={"sdxl-turbo": 4.0}) as demo:
         client = make_app(tmp_path, demo.api_base).test_client()
         running = threading.Thread(target=start_round, args=(client,))
         running.start()
@@ -271,7 +271,7 @@ def test_a_round_opened_while_its_contenders_run_waits_for_every_image_before_th
             early = client.post(f"/api/arena/{round_id}/vote", json={"winner": "A"})
             assert early.status_code == 409 and "still being made" in early.get_json()["error"]["message"]
         finally:
-            running.join(timeout=15)
+            running.join(timeout=30)
         page = client.get(f"/arena/{round_id}").get_data(as_text=True)
         assert 'id="vote-form"' in page and "still being made" not in page and 'http-equiv' not in page
         assert client.post(f"/api/arena/{round_id}/vote", json={"winner": "A"}).status_code == 200
