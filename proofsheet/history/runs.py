@@ -132,9 +132,11 @@ class RunBook:
             self.store.db.execute("UPDATE run_cells SET generation_id=? WHERE id=?", (generation_id, cell_id))
 
     def put_back(self, cell_id: int) -> None:
-        """A cell the server asked to wait for (rate limited): queued again in its place, not failed."""
+        """A cell the server asked to wait for (rate limited): queued again in its place, not failed, and no longer
+        linked to the attempt."""
         with self.store.writing():
-            self.store.db.execute("UPDATE run_cells SET status='pending' WHERE id=? AND status='sending'", (cell_id,))
+            self.store.db.execute("UPDATE run_cells SET status='pending', generation_id=NULL "
+                                  "WHERE id=? AND status='sending'", (cell_id,))
 
     def finish(self, cell_id: int, status: str, generation_id: int | None, error: tuple[str, str] | None = None,
                cost_usd: float | None = None) -> None:

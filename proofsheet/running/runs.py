@@ -254,6 +254,9 @@ class RunScheduler:
             self.book.finish(cell.id, "cancelled", generation.id, _error(error))
         elif error is not None and error.kind == "rate_limited" and cell.attempts < MAX_ATTEMPTS:
             self._wait_then_again(cell, error.retry_after or DEFAULT_WAIT)
+            # A waited attempt is no failure: not kept in the History (a run behind a server that says "wait" would
+            # fill it with them); the cell counts its attempts. The last one, if limited too, is kept as failed.
+            self.runner.delete(generation.id)
         else:
             self._failed(cell, generation.id, error or Problem("no_image", "The server answered with no image."))
 
