@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +26,7 @@ from proofsheet.results import ImageItem, Problem, VerifiedImage
 
 log = logging.getLogger(__name__)
 
+THUMBNAIL_NICENESS = 10  # thumbnails can wait: their thread yields the processor to generations, runs and pages
 SPARSE_MARK = b"\x00"  # never in JSON or event-stream text: what stands around an image's name in a sparse body
 
 
@@ -79,7 +81,8 @@ class Files:
         self.trash_dir = folder / "trash"
         self.lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
         self.folder_lock = DataFolderLock(folder)  # one Proofsheet per data folder
-        self.thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
+        self.thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails",
+                                              initializer=_lower_priority)
 
     def take_folder(self, holder: str | None) -> None:
         """Make the folders and, unless `holder` is None, lock the folder for this process; raises
@@ -260,6 +263,15 @@ def read_or_none(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+def _lower_priority() -> None:
+    """On Linux a thread has its own niceness: the thumbnails' thread runs when the processor is not needed."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), THUMBNAIL_NICENESS)
+        except OSError:
+            pass
 
 
 def write_file(path: Path, data: bytes) -> None:
