@@ -44,7 +44,7 @@ class Process:
             try:
                 requests.get(self.url + ready_path, timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to start under load
                 time.sleep(0.1)
         self.stop()
         raise SystemExit(f"{' '.join(args[:2])} did not start within 10 seconds")
