@@ -26,7 +26,7 @@ from proofsheet.results import ImageItem, Problem, VerifiedImage
 
 log = logging.getLogger(__name__)
 
-THUMBNAIL_NICENESS = 10  # thumbnails can wait: their thread yields the processor to generations, runs and pages
+THUMBNAIL_NICENESS = 10  # thumbnails can wait: their thread is this much nicer than the rest of Proofsheet
 SPARSE_MARK = b"\x00"  # never in JSON or event-stream text: what stands around an image's name in a sparse body
 
 
@@ -266,10 +266,12 @@ def read_or_none(path: Path) -> bytes | None:
 
 
 def _lower_priority() -> None:
-    """On Linux a thread has its own niceness: the thumbnails' thread runs when the processor is not needed."""
+    """On Linux a thread has its own niceness: the thumbnails' thread gives way to generations, runs and pages."""
     if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), THUMBNAIL_NICENESS)
+            niceness = os.getpriority(os.PRIO_PROCESS, thread) + THUMBNAIL_NICENESS
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
         except OSError:
             pass
 
