@@ -100,10 +100,9 @@ class RunScheduler:
 
     def cancel(self, run_id: int) -> bool:
         """No new calls, the cells left are cancelled, and the calls in flight are cut."""
+        self._stop_claiming(run_id)
         if not self.book.set_status(run_id, "cancelled", only_from=("running", "paused")):
             return False
-        with self._lock:
-            self._running.discard(run_id)
         self.book.cancel_pending(run_id)
         with self._lock:
             flying = list(self._flying.get(run_id, ()))
@@ -147,12 +146,21 @@ class RunScheduler:
     # -- the workers ------------------------------------------------------------------------------------------------
 
     def _change(self, run_id: int, status: str, only_from: tuple[str, ...], reason: str | None = None) -> bool:
+        if status != "running":
+            self._stop_claiming(run_id)
         changed = self.book.set_status(run_id, status, reason, only_from)
         if changed:
-            with self._lock:
-                self._running.add(run_id) if status == "running" else self._running.discard(run_id)
+            if status == "running":
+                with self._lock:
+                    self._running.add(run_id)
             self.publish(run_id, force=True)
         return changed
+
+    def _stop_claiming(self, run_id: int) -> None:
+        """Before the run leaves `running` (a no-op if it was not running): under the lock the workers claim under,
+        so none claims a cell once the change is made."""
+        with self._lock:
+            self._running.discard(run_id)
 
     def _launch(self, run_id: int) -> None:
         """Workers for each server the run still has cells for, up to its concurrency."""
