@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from proofsheet.results import ImageItem, Problem, VerifiedImage
 
 log = logging.getLogger(__name__)
 
+THUMBNAIL_NICENESS = 10  # thumbnails can wait: their thread is this much nicer than the rest of Proofsheet
 SPARSE_MARK = b"\x00"  # never in JSON or event-stream text: what stands around an image's name in a sparse body
 # Background work waits this long after an answer: decoding four 1024x1024 PNGs for their thumbnails holds the
 # interpreter in stretches of milliseconds, and on two cores it would race the page fetching and decoding the very
@@ -84,7 +86,8 @@ class Files:
         self.trash_dir = folder / "trash"
         self.lock = threading.Lock()  # keeps "delete unreferenced files" apart from "write, then commit"
         self.folder_lock = DataFolderLock(folder)  # one Proofsheet per data folder
-        self.thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails")
+        self.thumbnailer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnails",
+                                              initializer=_lower_priority)
         self.closing = threading.Event()  # wakes the background work still waiting out its pause
 
     def take_folder(self, holder: str | None) -> None:
@@ -274,6 +277,17 @@ def read_or_none(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+def _lower_priority() -> None:
+    """On Linux a thread has its own niceness: the thumbnails' thread gives way to generations, runs and pages."""
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        try:
+            niceness = os.getpriority(os.PRIO_PROCESS, thread) + THUMBNAIL_NICENESS
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness))
+        except OSError:
+            pass
 
 
 def write_file(path: Path, data: bytes) -> None:

@@ -40,6 +40,14 @@ class ClaimedCell:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Tally:
+    counts: dict[str, int]  # cells by status
+    cost_usd: float  # the estimated cost of the cells done so far
+    priced: int  # how many of them had a price
+    rate: float | None  # cells finished a second, over the last RATE_WINDOW seconds (None before two have)
+
+
 @dataclass
 class Run:
     id: int
@@ -132,9 +140,11 @@ class RunBook:
             self.store.db.execute("UPDATE run_cells SET generation_id=? WHERE id=?", (generation_id, cell_id))
 
     def put_back(self, cell_id: int) -> None:
-        """A cell the server asked to wait for (rate limited): queued again in its place, not failed."""
+        """A cell the server asked to wait for (rate limited): queued again in its place, not failed, and no longer
+        linked to the attempt."""
         with self.store.writing():
-            self.store.db.execute("UPDATE run_cells SET status='pending' WHERE id=? AND status='sending'", (cell_id,))
+            self.store.db.execute("UPDATE run_cells SET status='pending', generation_id=NULL "
+                                  "WHERE id=? AND status='sending'", (cell_id,))
 
     def finish(self, cell_id: int, status: str, generation_id: int | None, error: tuple[str, str] | None = None,
                cost_usd: float | None = None) -> None:
@@ -152,22 +162,21 @@ class RunBook:
             counted[status] = count
         return counted
 
-    def cost_so_far(self, run_id: int) -> tuple[float, int]:
-        """The estimated cost of the cells done, and how many of them had a price."""
-        row = self.store.db.execute("SELECT COALESCE(SUM(cost_usd), 0), COUNT(cost_usd) FROM run_cells "
-                                    "WHERE run_id=?", (run_id,)).fetchone()
-        return float(row[0]), int(row[1])
-
-    def recent_rate(self, run_id: int) -> float | None:
-        """Cells finished a second, over the last RATE_WINDOW seconds (None before two have finished)."""
+    def tally(self, run_id: int) -> Tally:
+        """The run's cells by status, the cost of those priced and its recent rate, in one pass over its cells
+        (a progress bar asked for every second stays cheap at 10,000 cells)."""
         since = time.time() - RATE_WINDOW
-        row = self.store.db.execute(
-            "SELECT COUNT(*), MIN(finished_at), MAX(finished_at) FROM run_cells WHERE run_id=? "
-            "AND status IN ('done', 'failed') AND finished_at > ?", (run_id, since)).fetchone()
-        count, first, last = row
-        if count < 2 or last <= first:
-            return None
-        return (count - 1) / (last - first)
+        counts, cost, priced, recent, first, last = dict.fromkeys(CELL_STATUSES, 0), 0.0, 0, 0, None, None
+        for status, count, spent, with_price, finished, earliest, latest in self.store.db.execute(
+                "SELECT status, COUNT(*), TOTAL(cost_usd), COUNT(cost_usd), COUNT(CASE WHEN finished_at > ? THEN 1 "
+                "END), MIN(CASE WHEN finished_at > ? THEN finished_at END), MAX(finished_at) FROM run_cells "
+                "WHERE run_id=? GROUP BY status", (since, since, run_id)):
+            counts[status], cost, priced = count, cost + spent, priced + with_price
+            if status in ("done", "failed") and finished:
+                recent += finished
+                first, last = min(first or earliest, earliest), max(last or latest, latest)
+        rate = (recent - 1) / (last - first) if recent >= 2 and last > first else None
+        return Tally(counts, cost, priced, rate)
 
     def cells(self, run_id: int, page: int = 1, per_page: int = 50, status: str = "",
               target: int | None = None) -> tuple[list[dict[str, Any]], int]:

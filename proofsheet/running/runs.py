@@ -57,6 +57,9 @@ class RunScheduler:
         self._not_before: dict[tuple[int, str], float] = {}  # (run, server) -> when the server said to come back
         self._streaks: dict[int, int] = {}
         self._published: dict[int, float] = {}
+        # The runs whose status is `running`, kept with every change the scheduler makes (it makes them all): the
+        # workers look here before each cell instead of reading the run from the database.
+        self._running: set[int] = set()
         self._stopping = threading.Event()
         # Runs together hold at most half the places, so that a person's own generations still find one.
         self._share = threading.BoundedSemaphore(max(1, runner.max_in_flight // 2))
@@ -97,6 +100,7 @@ class RunScheduler:
 
     def cancel(self, run_id: int) -> bool:
         """No new calls, the cells left are cancelled, and the calls in flight are cut."""
+        self._stop_claiming(run_id)
         if not self.book.set_status(run_id, "cancelled", only_from=("running", "paused")):
             return False
         self.book.cancel_pending(run_id)
@@ -142,16 +146,29 @@ class RunScheduler:
     # -- the workers ------------------------------------------------------------------------------------------------
 
     def _change(self, run_id: int, status: str, only_from: tuple[str, ...], reason: str | None = None) -> bool:
+        if status != "running":
+            self._stop_claiming(run_id)
         changed = self.book.set_status(run_id, status, reason, only_from)
         if changed:
+            if status == "running":
+                with self._lock:
+                    self._running.add(run_id)
             self.publish(run_id, force=True)
         return changed
+
+    def _stop_claiming(self, run_id: int) -> None:
+        """Before the run leaves `running` (a no-op if it was not running): under the lock the workers claim under,
+        so none claims a cell once the change is made."""
+        with self._lock:
+            self._running.discard(run_id)
 
     def _launch(self, run_id: int) -> None:
         """Workers for each server the run still has cells for, up to its concurrency."""
         run = self.book.get(run_id)
         if run is None or run.status != "running":
             return
+        with self._lock:
+            self._running.add(run_id)
         servers = self.book.servers(run_id)
         for server in servers:
             with self._lock:
@@ -207,10 +224,7 @@ class RunScheduler:
             self._finish_if_done(run_id)
 
     def _goes_on(self, run_id: int) -> bool:
-        if self._stopping.is_set():
-            return False
-        run = self.book.get(run_id)
-        return run is not None and run.status == "running"
+        return not self._stopping.is_set() and run_id in self._running
 
     def _wait_for(self, run_id: int, server: str) -> bool:
         """Until the server said to come back (in short steps, so that pause and cancel are seen); False if the
@@ -254,6 +268,9 @@ class RunScheduler:
             self.book.finish(cell.id, "cancelled", generation.id, _error(error))
         elif error is not None and error.kind == "rate_limited" and cell.attempts < MAX_ATTEMPTS:
             self._wait_then_again(cell, error.retry_after or DEFAULT_WAIT)
+            # A waited attempt is no failure: not kept in the History (a run behind a server that says "wait" would
+            # fill it with them); the cell counts its attempts. The last one, if limited too, is kept as failed.
+            self.runner.delete(generation.id)
         else:
             self._failed(cell, generation.id, error or Problem("no_image", "The server answered with no image."))
 
@@ -291,11 +308,11 @@ def progress(book: RunBook, run_id: int) -> dict[str, Any] | None:
     run = book.get(run_id)
     if run is None:
         return None
-    counts = book.counts(run_id)
-    cost, priced = book.cost_so_far(run_id)
-    rate = book.recent_rate(run_id) if run.status == "running" else None
+    tally = book.tally(run_id)
+    counts = tally.counts
+    rate = tally.rate if run.status == "running" else None
     left = counts["pending"] + counts["sending"]
     return {**run.to_dict(), "done": counts["done"], "failed": counts["failed"], "pending": left,
-            "sending": counts["sending"], "cancelled": counts["cancelled"], "cost_usd": round(cost, 6),
-            "priced_cells": priced, "rate_per_minute": round(rate * 60, 2) if rate else None,
+            "sending": counts["sending"], "cancelled": counts["cancelled"], "cost_usd": round(tally.cost_usd, 6),
+            "priced_cells": tally.priced, "rate_per_minute": round(rate * 60, 2) if rate else None,
             "eta_s": round(left / rate) if rate else (0 if not left else None)}
