@@ -97,3 +97,32 @@ def test_the_run_page_and_its_history_card_fit_the_screen(new_context, live_app,
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     card.locator("a.gallery-link").click()
     expect(page).to_have_url(f"{live_app.url}/runs/{run_id}")
+
+
+def test_a_person_pastes_prompts_picks_two_models_starts_watches_opens_the_grid_and_judges_three_pairs(page, slow_app):
+    page.goto(slow_app.url + "/runs")
+    page.fill("#prompts", "\n".join(PROMPTS[:4]))
+    page.fill("#target-model-0", "flux")
+    page.locator("#add-row").click()
+    page.fill("#target-model-1", "sdxl-turbo")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page).to_have_url(f"{slow_app.url}/runs/1")
+    bar = page.locator("[data-run-progress-value]")
+    first = bar.get_attribute("value")
+    expect(bar).not_to_have_attribute("value", first or "0", timeout=10_000)  # the bar moves without a reload
+    expect(page.locator(".run-status")).to_have_text("done", timeout=30_000)
+    expect(page.locator("td.run-cell img")).to_have_count(8)
+    page.locator("a.run-shot").first.click()
+    expect(page).to_have_url(f"{slow_app.url}/generations/1")
+    page.go_back()
+    page.locator("#judge-it").click()
+    judged = []
+    for key in ("1", "2", "0"):
+        pair = page.locator("#arena-round")
+        before = pair.get_attribute("data-round-id")
+        expect(pair.locator(".arena-name")).to_have_count(0)  # blind until its vote
+        page.keyboard.press(key)
+        expect(pair).not_to_have_attribute("data-round-id", before, timeout=10_000)
+        judged.append(before)
+    board = requests.get(f"{slow_app.url}/api/runs/1/leaderboard", timeout=5).json()
+    assert board["votes"] == 3 and len(set(judged)) == 3
