@@ -88,11 +88,11 @@ def test_a_vote_counts_at_once_and_its_intervals_follow_in_the_background(make_a
     assert after[winner]["updating"]  # the page did not wait for 200 fits
     again = open_round(app)
     assert client.post(f"/api/arena/{again.id}/vote", json={"winner": "tie"}).status_code == 200
-    page = client.get("/arena/leaderboard").get_data(as_text=True)  # the page, too, at once, reloading till done
-    assert "<em>updating</em>" in page and 'http-equiv="refresh"' in page
+    page = client.get("/arena/leaderboard").get_data(as_text=True)  # the page, too, at once, fetched again till done
+    assert "<em>updating</em>" in page and 'data-updating="true"' in page
     assert book.board.settle()
     assert not any(s["updating"] for s in client.get("/api/arena/leaderboard").get_json()["standings"])
-    assert 'http-equiv="refresh"' not in client.get("/arena/leaderboard").get_data(as_text=True)
+    assert 'data-updating="false"' in client.get("/arena/leaderboard").get_data(as_text=True)
     assert_same(settled(book), book.standings_from_scratch())
     assert_same(settled(book, "portraits"), book.standings_from_scratch("portraits"))
 

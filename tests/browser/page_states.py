@@ -35,14 +35,14 @@ def made_states(app) -> list[PageState]:
     voted = client.post("/api/arena", json={"prompt": "a red fox", "size": "256x256",
                                             "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
     client.post(f"/api/arena/{voted['id']}/vote", json={"winner": "A"})
-    client.get("/arena/leaderboard")  # the intervals, worked out in the background: the page once they are (no reload)
-    app.extensions["arena"].board.settle()
     blind = client.post("/api/arena", json={"prompt": "a blue whale", "size": "256x256",
                                             "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
     run = finished_run(client, [{"model": "flux", "size": "256x256"}, {"model": "sdxl-turbo", "size": "256x256"}],
                        prompts=["a kite", "a boat"], name="kites and boats")
     judged = client.post(f"/api/runs/{run['id']}/tournament/next").get_json()
     client.post(f"/api/arena/{judged['id']}/vote", json={"winner": "B"})
+    client.get("/arena/leaderboard")  # the intervals, worked out in the background: the page once they are
+    app.extensions["arena"].board.settle()
     return [
         PageState("main", "/"),
         PageState("result", f"/generations/{result['id']}"),
@@ -57,6 +57,8 @@ def made_states(app) -> list[PageState]:
         PageState("slideshow", f"/present?group={group['id']}"),
         PageState("edit", f"/edit?from={result['id']}"),
         PageState("servers", "/servers"),
+        PageState("runs", "/runs"),
+        PageState("run", f"/runs/{run['id']}"),
         PageState("tournament after a vote", f"/runs/{run['id']}/tournament?last={judged['id']}"),
         PageState("run leaderboard", f"/runs/{run['id']}/leaderboard"),
     ]
