@@ -39,6 +39,9 @@ def test_a_phone_taps_a_choice_the_projector_moves_then_both_show_the_reveal(pag
     expect(page.locator(".room-qr")).to_be_visible()
     qr = page.locator(".room-qr").bounding_box()
     assert qr["width"] >= 300 and qr["height"] >= 300  # readable from the back of a room
+    for shown in ("#arena-round .arena-image >> nth=1", ".room-qr", ".room-url", "#room-close"):  # one screen, no scroll
+        box = page.locator(shown).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, shown
     url = page.locator(".room-url a").inner_text()
     assert url.startswith("http://127.0.0.2:")
     bar_a = page.locator('.room-bar[data-choice="A"] [data-count]')
