@@ -130,7 +130,11 @@
     if (!list.hidden && !input.closest(".combobox").contains(event.target)) close();
   });
   input.addEventListener("input", () => open(input.value));
-  input.addEventListener("blur", () => setTimeout(close, 120));
+  // Closed a moment after the field loses focus, unless focus came back first: a Tab and a quick click back (or
+  // Shift+Tab, ArrowDown) would otherwise see the list they just opened shut by the earlier blur.
+  let closing = null;
+  input.addEventListener("blur", () => { closing = setTimeout(close, 120); });
+  input.addEventListener("focus", () => clearTimeout(closing));
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") { event.preventDefault(); list.hidden ? open("") : move(1); }
     else if (event.key === "ArrowUp") { event.preventDefault(); move(-1); }
