@@ -113,9 +113,8 @@ class RunScheduler:
         return True
 
     def close(self, wait: float = 30.0) -> None:
-        """Stop the workers (a clean shutdown): the calls in flight are cut and asked again on the next start.
-        Waits until every worker has let go of the history (a few tenths of a second; longer on a loaded machine):
-        the history closes next, and a worker still reading it then could crash the process."""
+        """Stop the workers (a clean shutdown): the calls in flight are cut and asked again on the next start. Waits
+        for every worker to let go of the history, which closes next (a worker still reading it could crash it)."""
         self._stopping.set()
         with self._lock:
             flying = [generation_id for ids in self._flying.values() for generation_id in ids]
