@@ -7,6 +7,25 @@ from typing import Callable
 from tests.support.tournament import finished_run
 
 PHONE = {"width": 390, "height": 844}
+# On a phone every control a thumb must hit (buttons, links that stand alone, selects, check boxes through their
+# labels, summaries) is at least 44 px each way (WCAG 2.5.5); links inside a sentence are exempt, as WCAG allows.
+# Evaluated on a page, it lists those that are smaller.
+SMALL_CONTROLS = """() => {
+  const controls = [...document.querySelectorAll('button, a[href], select, summary, input:not([type=hidden])')];
+  const inSentence = (el) => el.tagName === 'A' && [...el.parentElement.childNodes].some(
+    (n) => n !== el && n.nodeType === Node.TEXT_NODE && n.textContent.trim().length > 1);
+  // A check box or radio inside its label is tapped through the label: the label is the target.
+  const target = (el) => (el.matches('input[type=checkbox], input[type=radio]') && el.closest('label')) || el;
+  return controls.map(target).filter((el, i, all) => all.indexOf(el) === i).filter((el) => {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility === 'hidden' || el.closest('[hidden], dialog:not([open])')) return false;
+    if (inSentence(el)) return false;
+    return box.height < 44 || box.width < 44;
+  }).map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + [...el.classList].join('.') : ''}` +
+                 ` "${(el.textContent || el.value || el.name || '').trim().slice(0, 30)}" ` +
+                 `${Math.round(el.getBoundingClientRect().width)}×${Math.round(el.getBoundingClientRect().height)}`);
+}"""
 LAPTOP = {"width": 1366, "height": 768}
 
 

@@ -1,6 +1,7 @@
 """The walker: every visible button and link on every page state, clicked as a person clicks (Playwright's real click
 on the visible element), at 1366×768 and on a 390×844 phone, in both themes. A control that changes nothing (no
-navigation, no new tab, no request, no visible change, no download) fails the test.
+navigation, no new tab, no request, no visible change, no download) fails the test; so does, on the phone, a control
+too small to tap (under 44 px either way: page_states.SMALL_CONTROLS), measured on each state as it opens.
 
 Sampling, to keep the run short: each state is walked twice, at 1366×768 and on the phone, in opposite themes
 (alternating from state to state, so each theme sees every size); a control is clicked once per size, the first time
@@ -17,7 +18,7 @@ import time
 
 import pytest
 
-from tests.browser.page_states import LAPTOP, PHONE, made_states, open_state
+from tests.browser.page_states import LAPTOP, PHONE, SMALL_CONTROLS, made_states, open_state
 
 CONTROLS = "a[href], button, summary, [role=button], input[type=checkbox]"
 SECONDS_TO_RESPOND = 3  # only a dead control waits this long; a loaded machine can take over a second to open a tab
@@ -139,6 +140,7 @@ def fresh(page, watcher, base_url: str, state) -> None:
 
 
 def walk(browser, live, states, viewport, theme_of) -> list[str]:
+    """Clicks every visible control of every state; what did nothing (and, on a phone, what is too small to tap)."""
     dead, seen = [], set()
     context = browser.new_context(viewport=viewport, has_touch=viewport == PHONE, accept_downloads=True)
     page = context.new_page()
@@ -150,6 +152,8 @@ def walk(browser, live, states, viewport, theme_of) -> list[str]:
             page.emulate_media(color_scheme=theme_of(number))
             fresh(page, watcher, live.url, state)
             url = page.url
+            if viewport == PHONE:
+                dead += [f"{state.name} @ phone: too small to tap: {small}" for small in page.evaluate(SMALL_CONTROLS)]
             for key in page.evaluate(VISIBLE_CONTROLS, CONTROLS):
                 if key in seen or (state.name, key) in seen:
                     continue
