@@ -142,6 +142,9 @@
 
   // Back and Forward show what the address says (the form, or the comparison), as the server renders it.
   window.addEventListener("popstate", () => window.location.reload());
+  // A page the browser kept whole (its back-forward cache) may come back at an address it had moved on from: no
+  // popstate then, so it is asked for again too.
+  window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
 
   document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form.contains(event.target)) {

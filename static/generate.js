@@ -102,6 +102,9 @@
 
   // Back and Forward show what the address says: the page for that address, as the server renders it.
   window.addEventListener("popstate", () => window.location.reload());
+  // A page the browser kept whole (its back-forward cache) may come back at an address it had moved on from: no
+  // popstate then, so it is asked for again too.
+  window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
 
   // A message from an earlier try (a blank prompt) goes when the form is sent again.
   function clearMessages() {

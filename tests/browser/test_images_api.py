@@ -23,7 +23,7 @@ def test_the_form_shows_the_options_of_the_model_typed(page, live_app):
     page.click(".more-options summary")
     gpt, dalle, g4f = (page.locator(f"fieldset[data-dialect='{name}']") for name in ("gpt-image", "dall-e-3",
                                                                                       "gpt4free"))
-    expect(g4f).to_be_visible()  # flux on a gpt4free-like server
+    expect(g4f).to_be_visible(timeout=15_000)  # flux on a gpt4free-like server: known once the model list arrives
     expect(gpt).to_be_hidden()
     page.fill("#model", "gpt-image-1")
     expect(gpt).to_be_visible()
