@@ -8,6 +8,7 @@ import pytest
 import requests
 from urllib3 import encode_multipart_formdata
 
+from proofsheet.demo.server import DemoImageServer
 from proofsheet.upstream import sse
 from tests.support import png_bytes, run_app_command, start_app_process, stop_process
 
@@ -182,3 +183,22 @@ def test_demo_delay_paces_the_demo_started_with_the_app_and_spreads_its_stream(t
 def test_a_demo_delay_that_cannot_be_used_is_refused_with_why(tmp_path, args, said):
     code, printed = run_app_command(*args, env={"PROOFSHEET_DATA": str(tmp_path / "data")})
     assert code == 2 and said in printed and "Traceback" not in printed
+
+
+def test_a_client_that_resets_its_connection_mid_request_leaves_no_traceback_on_the_terminal(capfd):
+    import socket
+    import struct
+    with DemoImageServer() as demo:
+        host, port = demo.api_base.split("//")[1].split("/")[0].split(":")
+        for _ in range(3):
+            connection = socket.create_connection((host, int(port)))
+            connection.sendall(b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset, not a FIN
+            connection.close()
+        time.sleep(0.3)
+        connection = socket.create_connection((host, int(port)))
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()  # before sending anything: the server's readline meets the reset
+        time.sleep(0.3)
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.err + printed.out

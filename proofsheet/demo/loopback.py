@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,6 +38,15 @@ class LoopbackServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (Proofsheet's Cancel cuts the connection it waits on) is routine: one
+        line in the debug log, never socketserver's traceback on the terminal; anything else one warning line."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("A client at %s went away: %s", client_address, error)
+        else:
+            log.warning("The demo server could not answer %s: %s", client_address, error)
 
 
 class LoopbackHandler(BaseHTTPRequestHandler):
