@@ -249,3 +249,13 @@ def test_a_runs_tournament_pair_opened_to_the_room_counts_the_rooms_majority_and
     assert board["votes"] == 1
     page = presenter.get(f"/arena/{pair['id']}").get_data(as_text=True)
     assert "Next pair of the run" in page and f"/runs/{run['id']}/tournament" in page
+
+
+def test_while_the_room_votes_the_laptop_cannot_vote_the_round_too(presenter):
+    round_id = arena_round(presenter)
+    url = open_to_room(presenter, round_id)
+    answer = presenter.post(f"/api/arena/{round_id}/vote", json={"winner": "A"})
+    assert answer.status_code == 409 and "The room is voting" in answer.get_json()["error"]["message"]
+    Voter().vote(url, "B")
+    presenter.post(f"/api/arena/{round_id}/room/close")
+    assert presenter.get(f"/api/arena/{round_id}").get_json()["vote"] == "B"  # the room's, counted once

@@ -8,7 +8,7 @@ from flask import abort
 
 from proofsheet.history.arena import LABELS, VOTES, ArenaRound
 from proofsheet.history.records import Group
-from proofsheet.web.context import arena_book, store
+from proofsheet.web.context import arena_book, room, store
 
 
 def round_and_group(round_id: int) -> tuple[ArenaRound, Group]:
@@ -27,6 +27,9 @@ def cast_vote(found: ArenaRound, group: Group, winner: Any) -> tuple[int, str, s
         return 400, "bad_request", f"Vote for {', '.join(LABELS[:len(found.contenders)])}, \"tie\" or \"both_bad\"."
     if found.waiting(group):
         return 409, "still_running", "Some contenders are still being made: vote once every image is back."
+    opened = room().book.get(found.id)
+    if opened is not None and not opened.closed:  # the room's majority will be the vote: one vote, not two
+        return 409, "room_voting", "The room is voting on this round: close the room's vote to count it."
     if not arena_book().vote(found.id, winner):
         return 409, "already_voted", "This round already has its vote."
     return None
