@@ -125,6 +125,19 @@ def serve_room(serve_app):
 
 
 @pytest.fixture
+def room_app(app, serve_room):
+    """The app with its voters' listener open on 127.0.0.2."""
+    serve_room(app)
+    return app
+
+
+@pytest.fixture
+def presenter(room_app):
+    """The presenter's client of an app whose voters' listener is open."""
+    return room_app.test_client()
+
+
+@pytest.fixture
 def app(tmp_path, make_app, demo_server):
     return make_app(tmp_path, demo_server.api_base)
 

@@ -15,17 +15,6 @@ from tests.support import (Voter, arena_round, open_to_room, start_app_process, 
                            run_app_command, voter_address)
 
 
-@pytest.fixture
-def room_app(app, serve_room):
-    serve_room(app)
-    return app
-
-
-@pytest.fixture
-def presenter(room_app):
-    return room_app.test_client()
-
-
 def test_opening_without_a_voters_listener_says_how_to_start_one(client):
     round_id = arena_round(client)
     answer = client.post(f"/api/arena/{round_id}/room")

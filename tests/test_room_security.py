@@ -17,17 +17,6 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 @pytest.fixture
-def room_app(app, serve_room):
-    serve_room(app)
-    return app
-
-
-@pytest.fixture
-def presenter(room_app):
-    return room_app.test_client()
-
-
-@pytest.fixture
 def opened(presenter):
     """A round open to the room, its voters' URL, and a phone that has voted in it."""
     round_id = arena_round(presenter)
