@@ -12,7 +12,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -32,8 +32,7 @@ from proofsheet.history.store import HistoryUnavailable, Store
 from proofsheet.history.tournament import TournamentBook
 from proofsheet.running.recording import Recorder
 from proofsheet.redaction import install_log_redaction
-from proofsheet.upstream.client import ImageServerClient
-from proofsheet.upstream.servers import Server, ServerRegistry, parse_server_option
+from proofsheet.upstream.servers import ServerRegistry, parse_server_option, registry_from
 from proofsheet.web import errors, guards, templating
 from proofsheet.web.api import api
 from proofsheet.web.arena import arena
@@ -78,7 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(data_dir)
     # Named in the Via header of every request Proofsheet sends: one that comes back to it was sent to itself.
     app.extensions["via"] = f"proofsheet-{secrets.token_hex(6)}"
-    app.extensions["servers"] = _servers(app.config, data_dir, app.extensions["via"])
+    app.extensions["servers"] = registry_from(app.config, data_dir, app.extensions["via"])
     app.extensions["runner"] = Runner(app.extensions["store"], app.extensions["servers"],
                                       int(app.config["MAX_IN_FLIGHT"]), EventBus(int(app.config["LIVE_PAGES"])))
     app.extensions["recorder"] = Recorder(app.extensions["runner"])
@@ -111,27 +110,6 @@ def close_app(app: Flask) -> None:
     app.extensions["runs"].close()
     app.extensions["recorder"].close()
     app.extensions["store"].close()
-
-
-def _servers(config: dict[str, Any], data_dir: Path, via: str) -> ServerRegistry:
-    """The default server, those named at start (`--server NAME=URL`), and those added on the Servers page."""
-    def make_client(api_base: str, api_key: str | None, key_hint: str = "the key given for this server"
-                    ) -> ImageServerClient:
-        return ImageServerClient(api_base, api_key, timeout=float(config["TIMEOUT"]), key_hint=key_hint, via=via,
-                                 max_response_bytes=config["MAX_RESPONSE_BYTES"],
-                                 max_image_bytes=config["MAX_IMAGE_BYTES"], image_timeout=float(config["IMAGE_TIMEOUT"]))
-
-    default = Server(config["DEFAULT_SERVER"], make_client(config["API_BASE"], config["API_KEY"], "PROOFSHEET_API_KEY"),
-                     "start", label=config.get("SERVER_LABEL"))
-    started = [_started_server(name, url, make_client) for name, url in config["SERVERS"] if name != default.name]
-    return ServerRegistry(data_dir, default, started, make_client)
-
-
-def _started_server(name: str, url: str, make_client: Callable[..., ImageServerClient]) -> Server:
-    """A server named with --server NAME=URL, its key from $PROOFSHEET_API_KEY_<NAME>."""
-    variable = settings.key_variable(name)
-    key = settings.environment_key(variable)
-    return Server(name, make_client(url, key, variable), "start", variable if key else None)
 
 
 def _secret_key(data_dir: Path) -> bytes:

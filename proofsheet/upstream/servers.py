@@ -319,3 +319,24 @@ def parse_server_option(text: str) -> tuple[str, str]:
 
 key_variable = settings.key_variable  # where it was named before settings said every variable
 
+
+def registry_from(config: dict[str, Any], data_dir: Path, via: str) -> ServerRegistry:
+    """The default server, those named at start (`--server NAME=URL`), and those added on the Servers page, from
+    the app's settings (the web process and the run workers' process build the same)."""
+    def make_client(api_base: str, api_key: str | None, key_hint: str = "the key given for this server"
+                    ) -> ImageServerClient:
+        return ImageServerClient(api_base, api_key, timeout=float(config["TIMEOUT"]), key_hint=key_hint, via=via,
+                                 max_response_bytes=config["MAX_RESPONSE_BYTES"],
+                                 max_image_bytes=config["MAX_IMAGE_BYTES"], image_timeout=float(config["IMAGE_TIMEOUT"]))
+
+    default = Server(config["DEFAULT_SERVER"], make_client(config["API_BASE"], config["API_KEY"], "PROOFSHEET_API_KEY"),
+                     "start", label=config.get("SERVER_LABEL"))
+    started = [started_server(name, url, make_client) for name, url in config["SERVERS"] if name != default.name]
+    return ServerRegistry(data_dir, default, started, make_client)
+
+
+def started_server(name: str, url: str, make_client: Callable[..., ImageServerClient]) -> Server:
+    """A server named with --server NAME=URL, its key from $PROOFSHEET_API_KEY_<NAME>."""
+    variable = settings.key_variable(name)
+    key = settings.environment_key(variable)
+    return Server(name, make_client(url, key, variable), "start", variable if key else None)
