@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from proofsheet.history.db import INTERRUPTED
 from proofsheet.history.store import Store
 
 RUN_STATUSES = ("running", "paused", "done", "cancelled")
@@ -93,9 +94,17 @@ class RunBook:
     def recover(self) -> list[int]:
         """After a stop or a crash: cells caught in flight are queued again (marked retried); the runs that were
         running, to resume."""
-        with self.store.writing():
-            self.store.db.execute("UPDATE run_cells SET status='pending', retried=1 WHERE status='sending'")
+        with self.store.writing(), self.store.database.transaction() as db:
+            # Their generations too, when the run workers' process stopped and the web process went on (its own
+            # start marks every running generation interrupted).
+            db.execute("UPDATE generations SET status='interrupted', error_kind='interrupted', error_message=? "
+                       "WHERE status='running' AND id IN (SELECT generation_id FROM run_cells WHERE status='sending')",
+                       (INTERRUPTED,))
+            db.execute("UPDATE run_cells SET status='pending', retried=1 WHERE status='sending'")
         return [row[0] for row in self.store.db.execute("SELECT id FROM runs WHERE status='running' ORDER BY id")]
+
+    def any_running(self) -> bool:
+        return self.store.db.execute("SELECT 1 FROM runs WHERE status='running' LIMIT 1").fetchone() is not None
 
     def get(self, run_id: int) -> Run | None:
         row = self.store.db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()

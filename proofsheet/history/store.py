@@ -34,10 +34,12 @@ __all__ = ["FOLDER_MARK", "HistoryUnavailable", "StorageError", "Store", "storag
 
 
 class Store:
-    def __init__(self, folder: str | os.PathLike[str], lock: bool = True) -> None:
+    def __init__(self, folder: str | os.PathLike[str], lock: bool = True, owner: bool = True) -> None:
         """Open the history in `folder`; raises HistoryUnavailable or FolderInUse with a message for a person.
 
-        Nothing on disk is changed before the database has been read and found whole.
+        Nothing on disk is changed before the database has been read and found whole. A Store that is not the
+        `owner` (the run workers' process, beside the web process that opened the history) neither locks, checks,
+        migrates nor recovers: its owner has done so, and is still working in the folder.
         """
         self.folder = Path(folder)
         self.files = Files(self.folder)
@@ -47,11 +49,11 @@ class Store:
         self.database = Database(self.db_path)
         self.notice: str | None = None  # something the person should know about this history, shown in the gallery
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
-        self.files.take_folder(holder_text() if lock else None)
+        self.files.take_folder(holder_text() if lock and owner else None)
         self.prices = PriceTable(self.folder)
         self._spending = queries.Spending(self.prices, self.database)
         try:
-            self.notice = open_database(self.database, self.files)
+            self.notice = open_database(self.database, self.files) if owner else None
         except HistoryUnavailable:
             self.close()
             raise
