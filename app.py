@@ -21,7 +21,7 @@ from proofsheet import settings
 from proofsheet.demo.server import DemoImageServer, delay_options, demo_delay
 from proofsheet.running.events import EventBus
 from proofsheet.running.runner import Runner
-from proofsheet.running.runs import RunScheduler
+from proofsheet.running.run_control import RunControl
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.lock import FolderInUse
 from proofsheet.history.prompts import PromptBook
@@ -86,7 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["room"] = Room(RoomBook(app.extensions["store"], app.extensions["arena"]), app.extensions["arena"],
                                   app.extensions["runner"].events)
     app.extensions["prompts"] = PromptBook(app.extensions["store"])
-    app.extensions["runs"] = RunScheduler(app.extensions["runner"], RunBook(app.extensions["store"]))
+    # A run's workers have a process of their own (running/run_process.py), so that pages answer as fast during a run.
+    app.extensions["runs"] = RunControl(RunBook(app.extensions["store"]), app.config, app.extensions["via"],
+                                        app.extensions["runner"].events)
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,

@@ -3,7 +3,6 @@ kept in the History as failures; only an attempt past the limit is."""
 import json
 import threading
 
-from proofsheet.running import runs
 from tests.support import png_base64, wait_until
 
 GEN = "/v1/images/generations"
@@ -57,11 +56,10 @@ def test_attempts_a_server_asked_to_wait_for_are_not_kept_as_failures_in_the_his
     assert {cell["generation_id"] for cell in cells} == {row["id"] for row in kept}  # each cell opens its image
 
 
-def test_an_attempt_past_the_limit_is_kept_as_one_failed_generation_saying_why(fake_server, fake_app, fake_client,
-                                                                              monkeypatch):
-    monkeypatch.setattr(runs, "MAX_ATTEMPTS", 2)
+def test_an_attempt_past_the_limit_is_kept_as_one_failed_generation_saying_why(fake_server, make_app, tmp_path):
+    fake_app = make_app(tmp_path, fake_server.api_base, TIMEOUT=2, RUN_MAX_ATTEMPTS=2)
     limited_every(fake_server, 1)
-    run, cells = finished_run(fake_client, ["a heron"])
+    run, cells = finished_run(fake_app.test_client(), ["a heron"])
     assert (run["status"], run["done"], run["failed"]) == ("done", 0, 1)
     assert cells[0]["attempts"] == 2 and cells[0]["error"]["kind"] == "rate_limited"
     kept = history(fake_app)

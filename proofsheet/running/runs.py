@@ -1,11 +1,11 @@
 """Running prompt-set runs: workers that take cells from the durable queue (history/runs.py) and ask the servers.
 
-Each run has, per server, at most `concurrency` workers; each worker waits for a place among the conversations in
-flight (running/admission.py) before it claims a cell, so a run never takes the web server's threads and pages
-answer as fast during a run; runs together take at most half the places, the rest left for a person's own calls. A server that says "wait" (429, or 503 with Retry-After or LiteLLM's cooldown words)
-is waited for and the cell asked again, up to MAX_ATTEMPTS, without counting as a failure; a cell's own failure is
-recorded and the run goes on; STREAK_LIMIT failures in a row pause the run with the reason. On start, runs that were
-running resume by themselves.
+The scheduler lives in the run workers' own process (running/run_process.py), so that pages answer as fast during
+a run. Each run has, per server, at most `concurrency` workers; each worker waits for a place among the
+conversations in flight (running/admission.py) before it claims a cell; runs together take at most half the places.
+A server that says "wait" (429, or 503 with Retry-After or LiteLLM's cooldown words) is waited for and the cell asked
+again, up to MAX_ATTEMPTS, without counting as a failure; a cell's own failure is recorded and the run goes on;
+STREAK_LIMIT failures in a row pause the run with the reason. On start, runs that were running resume by themselves.
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ class CellListener:
 
 
 class RunScheduler:
-    def __init__(self, runner: Runner, book: RunBook) -> None:
-        self.runner, self.book = runner, book
+    def __init__(self, runner: Runner, book: RunBook, max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.runner, self.book, self.max_attempts = runner, book, max_attempts
         self._lock = threading.Lock()
         self._workers: dict[tuple[int, str], int] = {}  # (run, server) -> workers alive
         self._flying: dict[int, set[int]] = {}  # run -> generations in flight, cut on cancel
@@ -71,7 +71,7 @@ class RunScheduler:
             run_id = self.book.create(parsed.name, parsed.targets, parsed.repeats, parsed.concurrency, parsed.planned)
         except StorageError as error:
             return error.problem
-        self._launch(run_id)
+        self.launch(run_id)
         return run_id
 
     def resume_all(self) -> list[int]:
@@ -83,7 +83,7 @@ class RunScheduler:
             return []
         for run_id in resumed:
             log.info("Resuming run %d", run_id)
-            self._launch(run_id)
+            self.launch(run_id)
         return resumed
 
     def pause(self, run_id: int) -> bool:
@@ -95,7 +95,7 @@ class RunScheduler:
             self._streaks.pop(run_id, None)
         if not self._change(run_id, "running", ("paused",)):
             return False
-        self._launch(run_id)
+        self.launch(run_id)
         return True
 
     def cancel(self, run_id: int) -> bool:
@@ -163,7 +163,7 @@ class RunScheduler:
         with self._lock:
             self._running.discard(run_id)
 
-    def _launch(self, run_id: int) -> None:
+    def launch(self, run_id: int) -> None:
         """Workers for each server the run still has cells for, up to its concurrency."""
         run = self.book.get(run_id)
         if run is None or run.status != "running":
@@ -267,7 +267,7 @@ class RunScheduler:
                 self._streaks[cell.run_id] = 0
         elif generation.status == "cancelled":
             self.book.finish(cell.id, "cancelled", generation.id, _error(error))
-        elif error is not None and error.kind == "rate_limited" and cell.attempts < MAX_ATTEMPTS:
+        elif error is not None and error.kind == "rate_limited" and cell.attempts < self.max_attempts:
             self._wait_then_again(cell, error.retry_after or DEFAULT_WAIT)
             # A waited attempt is no failure: not kept in the History (a run behind a server that says "wait" would
             # fill it with them); the cell counts its attempts. The last one, if limited too, is kept as failed.

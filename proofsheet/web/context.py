@@ -15,7 +15,7 @@ from proofsheet.asking.generation import RequestErrors
 from proofsheet.running.recording import Recorder
 from proofsheet.running.room import Room
 from proofsheet.running.runner import Runner
-from proofsheet.running.runs import RunScheduler
+from proofsheet.running.run_control import RunControl
 from proofsheet.history.arena import ArenaBook
 from proofsheet.history.prompts import PromptBook
 from proofsheet.history.runs import RunBook
@@ -67,7 +67,7 @@ def runner() -> Runner:
     return current_app.extensions["runner"]
 
 
-def run_scheduler() -> RunScheduler:
+def run_scheduler() -> RunControl:
     return current_app.extensions["runs"]
 
 
