@@ -199,8 +199,7 @@ class Runner:
             self.announce(generation_id, via=via)
             raise
         result.notes += asked_vs_got(request, result)
-        self.store.finish(generation_id, result)
-        self.announce(generation_id, via=via)
+        self.announce(generation_id, self.store.finish(generation_id, result), via)
         return self.store.get(generation_id) or Problem("deleted", "The generation was deleted while it ran.")
 
     def _begin_edit(self, edit: EditRequest, client_ref: str | None, server: Server) -> int:
