@@ -23,6 +23,7 @@ ROOM_THREADS = 16  # the voters' listener's own threads (--room): phones never t
 # from one device (its cookie). Far above what a person tapping does; a script looping is slowed down.
 ROOM_ADDRESS_LIMIT = 120
 ROOM_DEVICE_LIMIT = 10
+RUN_MAX_ATTEMPTS = 10  # sends of one run cell a server asked to wait for (429, 503), before it counts as failed
 
 
 def in_flight_for(threads: int) -> int:
@@ -54,6 +55,7 @@ def defaults() -> dict[str, Any]:
         "ROOM": None,  # (address, port) of the voters' listener, when the room votes (--room)
         "ROOM_ADDRESS_LIMIT": ROOM_ADDRESS_LIMIT,
         "ROOM_DEVICE_LIMIT": ROOM_DEVICE_LIMIT,
+        "RUN_MAX_ATTEMPTS": RUN_MAX_ATTEMPTS,
     }
 
 

@@ -24,7 +24,6 @@ from proofsheet.history.runs import RunBook
 from proofsheet.history.store import StorageError
 from proofsheet.results import Problem
 from proofsheet.running.events import EventBus
-from proofsheet.running.runs import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]  # the folder `python -m proofsheet...` is run from
@@ -34,7 +33,7 @@ RESTARTS = 3  # unexpected ends within RESTART_WINDOW after which the workers wa
 RESTART_WINDOW = 60.0
 # The settings the workers' process needs to build the same servers and history.
 WORKER_SETTINGS = ("API_BASE", "API_KEY", "DEFAULT_SERVER", "SERVER_LABEL", "SERVERS", "TIMEOUT", "MAX_RESPONSE_BYTES",
-                   "MAX_IMAGE_BYTES", "IMAGE_TIMEOUT", "MAX_IN_FLIGHT")
+                   "MAX_IMAGE_BYTES", "IMAGE_TIMEOUT", "MAX_IN_FLIGHT", "RUN_MAX_ATTEMPTS")
 
 
 class Workers:
@@ -114,7 +113,6 @@ class RunControl:
         self.book = book
         self._settings = {name: config[name] for name in WORKER_SETTINGS}
         self._settings.update(DATA_DIR=str(Path(config["DATA_DIR"]).resolve()), VIA=via,
-                              MAX_ATTEMPTS=int(config.get("RUN_MAX_ATTEMPTS", MAX_ATTEMPTS)),
                               LOG_LEVEL=logging.getLogger().getEffectiveLevel())
         self._events = events
         self._lock = threading.Lock()

@@ -94,7 +94,7 @@ def serve(config: dict[str, Any], commands: TextIO, outbox: Outbox) -> int:
     servers = Servers(config)
     install_log_redaction(lambda: servers.registry.redactor())
     runner = Runner(store, servers.registry, int(config["MAX_IN_FLIGHT"]), ForwardedEvents(outbox))
-    scheduler = RunScheduler(runner, RunBook(store), int(config["MAX_ATTEMPTS"]))
+    scheduler = RunScheduler(runner, RunBook(store), int(config["RUN_MAX_ATTEMPTS"]))
     try:
         scheduler.resume_all()
         outbox.send({"ready": True})

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from proofsheet import settings
 from proofsheet.asking.generation import RequestErrors, parse_request
 from proofsheet.asking.runs import RunRequest
 from proofsheet.history.records import StoredGeneration
@@ -26,7 +27,7 @@ from proofsheet.running.runner import Runner
 log = logging.getLogger(__name__)
 PLACE_WAIT = 1.0  # seconds a worker waits for a place before it looks again whether its run still runs
 STREAK_LIMIT = 5  # failures in a row that pause a run: the server is down, or refuses everything
-MAX_ATTEMPTS = 10  # sends of one cell the server asked to wait for, before it counts as failed
+MAX_ATTEMPTS = settings.RUN_MAX_ATTEMPTS
 DEFAULT_WAIT = 5  # seconds, when a server says to wait without saying how long
 MAX_WAIT = 300  # seconds: a longer Retry-After is waited for in steps, the run's status looked at between them
 PUBLISH_EVERY = 0.5  # seconds between a run's progress events (its status changes are always told at once)
