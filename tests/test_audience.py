@@ -267,11 +267,12 @@ def test_a_round_opened_while_its_contenders_run_waits_for_every_image_before_th
             round_id = int(re.search(r'href="/arena/(\d+)"', client.get("/generations").get_data(as_text=True))[1])
             page = client.get(f"/arena/{round_id}").get_data(as_text=True)
             assert "still being made" in page and 'id="vote-form"' not in page
-            assert 'http-equiv="refresh"' in page  # it comes back by itself
+            assert "data-watch-state" in page and ">Refresh</a>" in page  # it looks again by itself, or on a click
+            assert "http-equiv" not in page  # not a timed reload
             early = client.post(f"/api/arena/{round_id}/vote", json={"winner": "A"})
             assert early.status_code == 409 and "still being made" in early.get_json()["error"]["message"]
         finally:
             running.join(timeout=30)
         page = client.get(f"/arena/{round_id}").get_data(as_text=True)
-        assert 'id="vote-form"' in page and "still being made" not in page and 'http-equiv' not in page
+        assert 'id="vote-form"' in page and "still being made" not in page and "data-watch-state" not in page
         assert client.post(f"/api/arena/{round_id}/vote", json={"winner": "A"}).status_code == 200

@@ -1,0 +1,31 @@
+"""Pages that wait for something being made come back by themselves once it is there, in real Chromium, without a
+timed reload (a meta refresh, which moves a reader's place on every tick)."""
+import re
+import threading
+
+import requests
+from playwright.sync_api import expect
+
+from tests.support import wait_until
+
+
+def test_a_blind_vote_opened_while_a_contender_is_made_shows_the_vote_once_both_are_in(page, tmp_path, make_app,
+                                                                                      serve_app, start_demo):
+    demo = start_demo(model_delays={"sdxl-turbo": 3.0})
+    live = serve_app(make_app(tmp_path, demo.api_base))
+    body = {"prompt": "a heron at dawn", "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}
+    asking = threading.Thread(target=requests.post, args=(live.url + "/api/arena",), kwargs={"json": body,
+                                                                                             "timeout": 30})
+    asking.start()  # the API answers once both contenders are made; the round's page exists before
+    try:
+        found = []
+        assert wait_until(lambda: found.extend(re.findall(r'href="/arena/(\d+)"', requests.get(
+            live.url + "/generations", timeout=10).text)) or found, 10)
+        page.goto(f"{live.url}/arena/{found[0]}")
+        expect(page.locator("[data-watch-state]")).to_contain_text("still being made")
+        assert page.locator("meta[http-equiv]").count() == 0
+        expect(page.locator("#vote-form")).to_be_visible(timeout=15_000)  # no click: the page looked again
+        expect(page.locator(".arena-image img")).to_have_count(2)
+        expect(page.locator("[data-watch-state]")).to_have_count(0)
+    finally:
+        asking.join(timeout=30)
