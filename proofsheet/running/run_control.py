@@ -177,5 +177,8 @@ class RunControl:
             again = len(self._ends) <= RESTARTS
         log.warning("The run workers stopped (exit status %s)%s.", workers.process.returncode,
                     "; starting them again" if again else "; they start again with the next run started or resumed")
-        if again and self.book.any_running():
-            self._started()
+        try:
+            if again and self.book.any_running():
+                self._started()
+        finally:
+            self.book.store.release_connection()  # this thread ends here: its database handle with it
