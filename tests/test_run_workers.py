@@ -2,6 +2,7 @@
 loses nothing; Proofsheet killed or stopped with Ctrl-C, they end with it."""
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -75,6 +76,7 @@ def test_run_workers_killed_mid_run_start_again_and_the_run_finishes_with_nothin
         assert wait_until(lambda: run_state(url, run_id)["done"] >= 3, 30)
         [workers] = run_workers(process.pid)
         assert KEY not in Path(f"/proc/{workers}/cmdline").read_text()  # the key goes through a pipe
+        assert os.sched_getscheduler(workers) == os.SCHED_IDLE  # pages and the image server go first
         os.kill(workers, signal.SIGKILL)
         assert wait_until(lambda: run_state(url, run_id)["status"] == "done", 60), run_state(url, run_id)
         assert requests.get(url + f"/runs/{run_id}", timeout=10).status_code == 200
@@ -129,5 +131,26 @@ def test_ctrl_c_during_a_run_stops_proofsheet_and_its_workers_without_a_tracebac
     try:  # the run goes on after the restart
         assert wait_until(lambda: run_state(url, run_id)["status"] == "done", 60), run_state(url, run_id)
         assert run_state(url, run_id)["done"] == 40
+    finally:
+        stop_process(process)
+
+
+def test_a_runs_thumbnails_are_made_when_its_grid_first_shows_them(tmp_path, fake_server):
+    answering(fake_server, delay=0.0)
+    process, url = start_app_process(tmp_path / "data", fake_server.api_base)
+    try:
+        run_id = start_run(url, [f"ibis {number}" for number in range(3)])
+        assert wait_until(lambda: run_state(url, run_id)["status"] == "done", 30)
+        time.sleep(3)  # longer than a thumbnail made ahead waits (history/files.py)
+        thumbnails = tmp_path / "data" / "thumbnails"
+        assert not list(thumbnails.glob("**/*.webp"))  # none made ahead by the run's workers
+        grid = requests.get(f"{url}/runs/{run_id}", timeout=10).text
+        shown = re.findall(r'<img src="(/thumbnails/[0-9a-f]{64}\.webp)"', grid)
+        assert len(shown) == 3
+        for path in shown:
+            answer = requests.get(url + path, timeout=10)
+            assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/webp"
+            assert answer.content[:4] == b"RIFF" and answer.content[8:12] == b"WEBP"
+        assert len(list(thumbnails.glob("**/*.webp"))) == len(set(shown))  # one image: the server answers the same
     finally:
         stop_process(process)

@@ -34,12 +34,14 @@ __all__ = ["FOLDER_MARK", "HistoryUnavailable", "StorageError", "Store", "storag
 
 
 class Store:
-    def __init__(self, folder: str | os.PathLike[str], lock: bool = True, owner: bool = True) -> None:
+    def __init__(self, folder: str | os.PathLike[str], lock: bool = True, owner: bool = True,
+                 thumbnails_ahead: bool = True) -> None:
         """Open the history in `folder`; raises HistoryUnavailable or FolderInUse with a message for a person.
 
         Nothing on disk is changed before the database has been read and found whole. A Store that is not the
         `owner` (the run workers' process, beside the web process that opened the history) neither locks, checks,
-        migrates nor recovers: its owner has done so, and is still working in the folder.
+        migrates nor recovers: its owner has done so, and is still working in the folder. Without
+        `thumbnails_ahead`, a kept image's thumbnail is made when first asked for, not in the background soon after.
         """
         self.folder = Path(folder)
         self.files = Files(self.folder)
@@ -47,6 +49,7 @@ class Store:
         self.responses_dir, self.trash_dir = self.files.responses_dir, self.files.trash_dir
         self.db_path = self.folder / DB_NAME
         self.database = Database(self.db_path)
+        self.thumbnails_ahead = thumbnails_ahead
         self.notice: str | None = None  # something the person should know about this history, shown in the gallery
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
         self.files.take_folder(holder_text() if lock and owner else None)
@@ -174,7 +177,7 @@ class Store:
                     self.files.remove_response(generation_id)
                     return queries.status(self.db, generation_id)
                 _write_rows(self.db, generation_id, result, status)
-        for item in result.images:
+        for item in result.images if self.thumbnails_ahead else ():
             self.files.later(self.thumbnail_file, item.sha256)
         return status
 

@@ -87,7 +87,10 @@ class Servers:
 def serve(config: dict[str, Any], commands: TextIO, outbox: Outbox) -> int:
     """Resume the runs that were running, then do what each command line says until told to stop."""
     try:
-        store = Store(config["DATA_DIR"], owner=False)
+        # A run's thumbnails are made when a page first shows them (the web process makes one on request): a run
+        # keeps thousands of images, most never looked at one by one, and its workers share the machine's cores
+        # with the image server and the pages.
+        store = Store(config["DATA_DIR"], owner=False, thumbnails_ahead=False)
     except HistoryUnavailable as error:
         log.warning("The runs cannot go on: %s", error)
         return 1
@@ -122,6 +125,18 @@ def _do(scheduler: RunScheduler, command: dict[str, Any]) -> bool:
     return bool(getattr(scheduler, action)(run_id))
 
 
+def _lower_priority() -> None:
+    """Before any thread starts (they inherit it): on Linux the idle class, whose threads run only on a core nothing
+    else wants, so the web process and the image server always go first; elsewhere, a higher niceness."""
+    try:
+        if hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.nice(NICENESS)
+    except OSError:
+        pass
+
+
 def main() -> int:
     # Ctrl-C in a terminal reaches this process too: it stops when the web process, closing, tells it to.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -129,10 +144,7 @@ def main() -> int:
     if not isinstance(config, dict):
         return 2
     logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass
+    _lower_priority()
     try:
         return serve(config, sys.stdin, Outbox(sys.stdout))
     except Exception:  # a fault of Proofsheet's own: one line in the log; the web process starts the workers again
