@@ -39,7 +39,7 @@ from proofsheet.web.api import api
 from proofsheet.web.arena import arena
 from proofsheet.web.compare import compare_pages
 from proofsheet.web.edit import edit_pages
-from proofsheet.web.context import IdConverter
+from proofsheet.web.context import BuiltOnceRule, IdConverter
 from proofsheet.web.history import history
 from proofsheet.web.live import live
 from proofsheet.web.pages import pages
@@ -88,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                                   app.extensions["runner"].events)
     app.extensions["prompts"] = PromptBook(app.extensions["store"])
     app.extensions["runs"] = RunScheduler(app.extensions["runner"], RunBook(app.extensions["store"]))
+    app.url_rule_class = BuiltOnceRule
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,
