@@ -17,17 +17,16 @@ from tests.support import LiveApp, new_app
 # loadscope hands modules to the workers in this order (pytest.ini turns off xdist's own reordering, by number of
 # tests, which handed the two-test walker out last), and a long module handed out last is the whole suite's tail.
 LONGEST_FIRST = [
-    "tests/browser/test_walker.py",  # 79
-    "tests/test_failures.py", "tests/test_faults_process.py",  # 62, 60
-    "tests/test_origins.py", "tests/browser/test_interaction.py", "tests/test_faults.py",  # 51, 51, 49
-    "tests/test_bad_input.py", "tests/browser/test_accessible.py",  # 44, 41
-    "tests/browser/test_run_page.py", "tests/browser/test_xss.py", "tests/browser/test_stage_ready.py",  # 35, 35, 34
-    "tests/browser/test_images_api.py", "tests/browser/test_output_in_view.py",  # 33, 32
-    "tests/test_servers.py", "tests/test_room.py", "tests/test_runs_process.py", "tests/real/test_litellm.py",  # 29-31
-    "tests/test_hard_edges.py", "tests/browser/test_audience.py", "tests/test_history_process.py",  # 24-25
-    "tests/browser/test_page_faults.py", "tests/browser/test_history_choice.py", "tests/test_run_grid.py",  # 19-22
-    "tests/test_v1_endpoint.py", "tests/browser/test_room.py", "tests/test_side_files.py", "tests/test_web.py",  # 16-19
-    "tests/test_demo_server.py", "tests/test_runs.py", "tests/real/test_gpt4free.py",  # 13-16
+    "tests/browser/test_walker.py", "tests/test_faults_process.py", "tests/browser/test_stage_ready.py",  # 78, 68, 53
+    "tests/browser/test_interaction.py", "tests/browser/test_output_in_view.py",  # 44, 41
+    "tests/browser/test_accessible.py", "tests/browser/test_run_page.py", "tests/browser/test_images_api.py",  # 41-32
+    "tests/test_failures.py", "tests/test_faults.py", "tests/browser/test_xss.py", "tests/test_room.py",  # 31-27
+    "tests/test_history_process.py", "tests/test_hard_edges.py", "tests/test_origins.py",  # 26-24
+    "tests/test_runs_process.py", "tests/real/test_litellm.py",  # 22, 10-29 (its server's start-up)
+    "tests/browser/test_audience.py", "tests/test_servers.py",  # 19, 16
+    "tests/browser/test_page_faults.py", "tests/test_demo_server.py", "tests/browser/test_room.py",  # 16-14
+    "tests/test_v1_endpoint.py", "tests/test_run_grid.py", "tests/test_side_files.py",  # 13-12
+    "tests/browser/test_history_choice.py", "tests/test_admission.py",  # 12, 12
 ]
 
 
