@@ -38,7 +38,7 @@ from proofsheet.web.api import api
 from proofsheet.web.arena import arena
 from proofsheet.web.compare import compare_pages
 from proofsheet.web.edit import edit_pages
-from proofsheet.web.context import IdConverter
+from proofsheet.web.context import BuiltOnceRule, IdConverter
 from proofsheet.web.history import history
 from proofsheet.web.live import live
 from proofsheet.web.pages import pages
@@ -89,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # A run's workers have a process of their own (running/run_process.py), so that pages answer as fast during a run.
     app.extensions["runs"] = RunControl(RunBook(app.extensions["store"]), app.config, app.extensions["via"],
                                         app.extensions["runner"].events)
+    app.url_rule_class = BuiltOnceRule
     app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     for blueprint in (pages, compare_pages, history, api, partials, edit_pages, live, v1, servers_pages, arena,

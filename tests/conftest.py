@@ -13,14 +13,21 @@ from tests.fake_server import FakeImageServer
 from tests.support import LiveApp, new_app
 
 
-# The longest modules first (seconds each, measured on this 2-core machine): --dist loadscope hands modules to the
-# workers in the order they are collected, and a long module handed out last is the whole suite's tail.
-LONGEST_FIRST = ["tests/test_faults_process.py", "tests/browser/test_interaction.py", "tests/browser/test_audience.py",
-                 "tests/browser/test_stage_ready.py", "tests/browser/test_xss.py", "tests/test_failures.py",
-                 "tests/test_runs_process.py", "tests/browser/test_walker.py", "tests/real/test_litellm.py",
-                 "tests/test_history_process.py", "tests/browser/test_run_page.py", "tests/test_room.py",
-                 "tests/browser/test_output_in_view.py", "tests/browser/test_images_api.py", "tests/test_faults.py",
-                 "tests/test_side_files.py", "tests/test_origins.py", "tests/test_run_grid.py"]
+# The longest modules first (seconds each on one worker of a full run on this 2-core machine, 1 December): --dist
+# loadscope hands modules to the workers in this order (pytest.ini turns off xdist's own reordering, by number of
+# tests, which handed the two-test walker out last), and a long module handed out last is the whole suite's tail.
+LONGEST_FIRST = [
+    "tests/browser/test_walker.py", "tests/test_faults_process.py", "tests/browser/test_stage_ready.py",  # 78, 68, 53
+    "tests/browser/test_interaction.py", "tests/browser/test_output_in_view.py",  # 44, 41
+    "tests/browser/test_accessible.py", "tests/browser/test_run_page.py", "tests/browser/test_images_api.py",  # 41-32
+    "tests/test_failures.py", "tests/test_faults.py", "tests/browser/test_xss.py", "tests/test_room.py",  # 31-27
+    "tests/test_history_process.py", "tests/test_hard_edges.py", "tests/test_origins.py",  # 26-24
+    "tests/test_runs_process.py", "tests/real/test_litellm.py",  # 22, 10-29 (its server's start-up)
+    "tests/browser/test_audience.py", "tests/test_servers.py",  # 19, 16
+    "tests/browser/test_page_faults.py", "tests/test_demo_server.py", "tests/browser/test_room.py",  # 16-14
+    "tests/test_v1_endpoint.py", "tests/test_run_grid.py", "tests/test_side_files.py",  # 13-12
+    "tests/browser/test_history_choice.py", "tests/test_admission.py",  # 12, 12
+]
 
 
 def pytest_collection_modifyitems(items):

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from flask import abort, current_app, g, request
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, Rule
 
 from proofsheet.asking.bodies import read_json
 from proofsheet.asking.generation import RequestErrors
@@ -40,6 +40,25 @@ class IdConverter(BaseConverter):
 
     def to_url(self, value: Any) -> str:
         return str(int(value))
+
+
+class BuiltOnceRule(Rule):
+    """A URL rule whose `url_for` builder Werkzeug compiles once per process, not once per app.
+
+    Werkzeug writes each rule's builder as Python source (an ast, then compile) when the rule joins an app: about two
+    thirds of creating an app, most of its cost for the test suite's thousand apps. The builder is a function of the
+    rule's parts and defaults, and takes the rule as its first argument, so the same rule shares one.
+    """
+
+    _builders: dict[tuple, Any] = {}
+
+    def _compile_builder(self, append_unknown: bool = True):  # Werkzeug's own (private) step, as it names it
+        defaults = sorted((name, repr(value), type(self._converters.get(name)))
+                          for name, value in (self.defaults or {}).items())
+        key = (self.rule, tuple(self._trace), tuple(defaults), append_unknown)
+        if key not in self._builders:
+            self._builders[key] = super()._compile_builder(append_unknown)
+        return self._builders[key]
 
 
 def store() -> Store:
