@@ -38,18 +38,15 @@ class Store:
                  thumbnails_ahead: bool = True) -> None:
         """Open the history in `folder`; raises HistoryUnavailable or FolderInUse with a message for a person.
 
-        Nothing on disk is changed before the database has been read and found whole. A Store that is not the
-        `owner` (the run workers' process, beside the web process that opened the history) neither locks, checks,
-        migrates nor recovers: its owner has done so, and is still working in the folder. Without
-        `thumbnails_ahead`, a kept image's thumbnail is made when first asked for, not in the background soon after.
-        """
+        Nothing on disk is changed before the database has been read and found whole. Not the `owner` (the run
+        workers, beside the web process that opened it): no lock, check, migration or recovery. Without
+        `thumbnails_ahead`, a thumbnail is made when first asked for, not in the background soon after keeping."""
         self.folder = Path(folder)
         self.files = Files(self.folder)
         self.images_dir, self.thumbs_dir = self.files.images_dir, self.files.thumbs_dir
         self.responses_dir, self.trash_dir = self.files.responses_dir, self.files.trash_dir
-        self.db_path = self.folder / DB_NAME
+        self.db_path, self.thumbnails_ahead = self.folder / DB_NAME, thumbnails_ahead
         self.database = Database(self.db_path)
-        self.thumbnails_ahead = thumbnails_ahead
         self.notice: str | None = None  # something the person should know about this history, shown in the gallery
         self._unsaved: dict[int, Problem] = {}  # generations whose final state could not be written (disk full)
         self.files.take_folder(holder_text() if lock and owner else None)
