@@ -2,7 +2,11 @@
 
 Helpers that are not fixtures live in tests/support (`from tests.support import png_bytes, free_port, ...`).
 """
+import compileall
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +15,8 @@ from proofsheet.web.voters import serve_room as start_room_listener
 from proofsheet.demo.server import DemoImageServer
 from tests.fake_server import FakeImageServer
 from tests.support import LiveApp, new_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # The longest modules first (seconds each on one worker of a full run on this 2-core machine, 1 December): --dist
@@ -28,6 +34,18 @@ LONGEST_FIRST = [
     "tests/test_v1_endpoint.py", "tests/test_run_grid.py", "tests/test_side_files.py",  # 13-12
     "tests/browser/test_history_choice.py", "tests/test_admission.py",  # 12, 12
 ]
+
+
+def pytest_configure(config):
+    """Before the workers start (in the process that starts them): Proofsheet's modules compiled once, and every
+    process the tests start (the workers, `python app.py`, its run workers) allowed to keep what it compiles. Where
+    PYTHONDONTWRITEBYTECODE is set, each of those hundreds of processes compiled every module again."""
+    if hasattr(config, "workerinput"):
+        return
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
+    compileall.compile_dir(ROOT / "proofsheet", quiet=1)
+    compileall.compile_file(ROOT / "app.py", quiet=1)
 
 
 def pytest_collection_modifyitems(items):
