@@ -23,16 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # loadscope hands modules to the workers in this order (pytest.ini turns off xdist's own reordering, by number of
 # tests, which handed the two-test walker out last), and a long module handed out last is the whole suite's tail.
 LONGEST_FIRST = [
-    "tests/browser/test_walker.py", "tests/test_faults_process.py", "tests/browser/test_stage_ready.py",  # 78, 68, 53
-    "tests/browser/test_interaction.py", "tests/browser/test_output_in_view.py",  # 44, 41
-    "tests/browser/test_accessible.py", "tests/browser/test_run_page.py", "tests/browser/test_images_api.py",  # 41-32
-    "tests/test_failures.py", "tests/test_faults.py", "tests/browser/test_xss.py", "tests/test_room.py",  # 31-27
-    "tests/test_history_process.py", "tests/test_hard_edges.py", "tests/test_origins.py",  # 26-24
-    "tests/test_runs_process.py", "tests/real/test_litellm.py",  # 22, 10-29 (its server's start-up)
-    "tests/browser/test_audience.py", "tests/test_servers.py",  # 19, 16
-    "tests/browser/test_page_faults.py", "tests/test_demo_server.py", "tests/browser/test_room.py",  # 16-14
-    "tests/test_v1_endpoint.py", "tests/test_run_grid.py", "tests/test_side_files.py",  # 13-12
-    "tests/browser/test_history_choice.py", "tests/test_admission.py",  # 12, 12
+    "tests/browser/test_walker.py", "tests/test_faults_process.py", "tests/browser/test_stage_ready.py",  # 114, 78, 56
+    "tests/browser/test_interaction.py", "tests/browser/test_run_page.py", "tests/test_faults.py",  # 54, 49, 44
+    "tests/test_failures.py", "tests/test_room.py", "tests/test_runs_process.py", "tests/test_run_grid.py",  # 43-37
+    "tests/browser/test_accessible.py", "tests/browser/test_output_in_view.py",  # 36, 31
+    "tests/browser/test_images_api.py", "tests/test_side_files.py", "tests/browser/test_xss.py",  # 26
+    "tests/test_run_workers.py", "tests/test_servers.py", "tests/real/test_litellm.py",  # 26, 23, 20 (its start-up)
+    "tests/browser/test_audience.py", "tests/test_demo_server.py", "tests/test_origins.py",  # 20-16
+    "tests/test_hard_edges.py", "tests/browser/test_room.py", "tests/test_runs.py",  # 16-14
+    "tests/browser/test_page_faults.py", "tests/browser/test_tournament.py", "tests/test_v1_endpoint.py",  # 13
 ]
 
 
