@@ -4,7 +4,7 @@
 The workers' process is started when a run is first started or resumed, or at start when a run was running, and
 lives as long as the web process. Each command (launch, pause, resume, cancel) waits for the workers' answer, so
 the pages and the API say what happened as they did when the workers were threads of the web process; what the
-workers publish (a run's progress, its generations) is told to the pages following live. If the workers' process
+workers publish (a run's progress) is told to the pages following live. If the workers' process
 ends unexpectedly it is started again, and the cells it had in flight are asked again, marked retried, as after a
 restart.
 """
@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from proofsheet.asking.runs import RunRequest
 from proofsheet.history.runs import RunBook
@@ -39,7 +39,7 @@ WORKER_SETTINGS = ("API_BASE", "API_KEY", "DEFAULT_SERVER", "SERVER_LABEL", "SER
 class Workers:
     """One run workers' process and the thread that reads what it says."""
 
-    def __init__(self, settings: dict[str, Any], events: EventBus, on_end: Any) -> None:
+    def __init__(self, settings: dict[str, Any], events: EventBus, on_end: Callable[[Workers], None]) -> None:
         self._events, self._on_end = events, on_end
         self._replies: dict[int, tuple[threading.Event, list[bool]]] = {}
         self._lock = threading.Lock()

@@ -24,7 +24,7 @@ from proofsheet.redaction import install_log_redaction
 from proofsheet.running.events import EventBus
 from proofsheet.running.runner import Runner
 from proofsheet.running.runs import RunScheduler
-from proofsheet.upstream.servers import ServerRegistry, registry_from
+from proofsheet.upstream.servers import KEYS_FILE, SERVERS_FILE, ServerRegistry, registry_from
 
 log = logging.getLogger(__name__)
 NICENESS = 5  # above the web process's: a page asked for while a run goes is answered first
@@ -81,7 +81,7 @@ class Servers:
 
     def _files_changed(self) -> tuple[float, ...]:
         return tuple(path.stat().st_mtime if path.exists() else 0.0
-                     for path in (self.folder / "servers.json", self.folder / "server-keys.json"))
+                     for path in (self.folder / SERVERS_FILE, self.folder / KEYS_FILE))
 
 
 def serve(config: dict[str, Any], commands: TextIO, outbox: Outbox) -> int:
