@@ -154,3 +154,21 @@ def test_a_runs_thumbnails_are_made_when_its_grid_first_shows_them(tmp_path, fak
         assert len(list(thumbnails.glob("**/*.webp"))) == len(set(shown))  # one image: the server answers the same
     finally:
         stop_process(process)
+
+
+def test_a_key_the_server_echoes_in_its_refusal_is_in_no_cell_page_or_log_of_the_run(tmp_path, fake_server):
+    fake_server.on("POST", GEN, status=400, json_body={"error": {"message": f"Invalid prompt for key {KEY}"}})
+    log = tmp_path / "app.log"
+    process, url = start_app_process(tmp_path / "data", fake_server.api_base, env={"PROOFSHEET_API_KEY": KEY},
+                                     log_path=log)
+    try:
+        run_id = start_run(url, ["a heron", "a crane"])
+        assert wait_until(lambda: run_state(url, run_id)["status"] != "running", 30)
+        cells = requests.get(f"{url}/api/runs/{run_id}/cells", timeout=10).text
+        assert "Invalid prompt for key" in cells and KEY not in cells  # the refusal said, the key not
+        assert KEY not in requests.get(f"{url}/runs/{run_id}?status=failed", timeout=10).text
+        exported = requests.get(f"{url}/runs/{run_id}/export.zip", timeout=10).content
+        assert KEY.encode() not in exported
+    finally:
+        stop_process(process)
+    assert KEY not in log.read_text()

@@ -29,3 +29,29 @@ def test_a_blind_vote_opened_while_a_contender_is_made_shows_the_vote_once_both_
         expect(page.locator("[data-watch-state]")).to_have_count(0)
     finally:
         asking.join(timeout=30)
+
+
+def test_without_javascript_refresh_shows_the_vote_once_both_contenders_are_in(new_context, tmp_path, make_app,
+                                                                             serve_app, start_demo):
+    demo = start_demo(model_delays={"sdxl-turbo": 2.0})
+    live = serve_app(make_app(tmp_path, demo.api_base))
+    body = {"prompt": "a crane in the reeds", "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}
+    asking = threading.Thread(target=requests.post, args=(live.url + "/api/arena",), kwargs={"json": body,
+                                                                                             "timeout": 30})
+    asking.start()
+    try:
+        found = []
+        assert wait_until(lambda: found.extend(re.findall(r'href="/arena/(\d+)"', requests.get(
+            live.url + "/generations", timeout=10).text)) or found, 10)
+        page = new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                           java_script_enabled=False).new_page()
+        page.goto(f"{live.url}/arena/{found[0]}")
+        refresh = page.get_by_role("link", name="Refresh")
+        expect(refresh).to_be_visible()
+        asking.join(timeout=30)  # both contenders made
+        expect(page.locator("#vote-form")).to_have_count(0)  # nothing reloads by itself without JavaScript
+        refresh.click()
+        expect(page.locator("#vote-form")).to_be_visible()
+        expect(page.locator(".arena-image img")).to_have_count(2)
+    finally:
+        asking.join(timeout=30)
