@@ -1,5 +1,5 @@
 """Pages that wait for something being made come back by themselves once it is there, in real Chromium, without a
-timed reload (a meta refresh, which moves a reader's place on every tick)."""
+timed reload (a meta refresh, which moves a reader's place on every tick); without JavaScript, on a Refresh click."""
 import re
 import threading
 
@@ -9,19 +9,26 @@ from playwright.sync_api import expect
 from tests.support import wait_until
 
 
+def round_being_made(live_url, prompt):
+    """Starts a blind vote of flux and sdxl-turbo (the slower one) through the API, which answers once both are made;
+    returns the thread asking and the round's id, known from the History before then."""
+    body = {"prompt": prompt, "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}
+    asking = threading.Thread(target=requests.post, args=(live_url + "/api/arena",), kwargs={"json": body,
+                                                                                             "timeout": 30})
+    asking.start()
+    found = []
+    assert wait_until(lambda: found.extend(re.findall(r'href="/arena/(\d+)"', requests.get(
+        live_url + "/generations", timeout=10).text)) or found, 10)
+    return asking, found[0]
+
+
 def test_a_blind_vote_opened_while_a_contender_is_made_shows_the_vote_once_both_are_in(page, tmp_path, make_app,
                                                                                       serve_app, start_demo):
     demo = start_demo(model_delays={"sdxl-turbo": 3.0})
     live = serve_app(make_app(tmp_path, demo.api_base))
-    body = {"prompt": "a heron at dawn", "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}
-    asking = threading.Thread(target=requests.post, args=(live.url + "/api/arena",), kwargs={"json": body,
-                                                                                             "timeout": 30})
-    asking.start()  # the API answers once both contenders are made; the round's page exists before
+    asking, round_id = round_being_made(live.url, "a heron at dawn")
     try:
-        found = []
-        assert wait_until(lambda: found.extend(re.findall(r'href="/arena/(\d+)"', requests.get(
-            live.url + "/generations", timeout=10).text)) or found, 10)
-        page.goto(f"{live.url}/arena/{found[0]}")
+        page.goto(f"{live.url}/arena/{round_id}")
         expect(page.locator("[data-watch-state]")).to_contain_text("still being made")
         assert page.locator("meta[http-equiv]").count() == 0
         expect(page.locator("#vote-form")).to_be_visible(timeout=15_000)  # no click: the page looked again
@@ -35,17 +42,11 @@ def test_without_javascript_refresh_shows_the_vote_once_both_contenders_are_in(n
                                                                              serve_app, start_demo):
     demo = start_demo(model_delays={"sdxl-turbo": 2.0})
     live = serve_app(make_app(tmp_path, demo.api_base))
-    body = {"prompt": "a crane in the reeds", "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}
-    asking = threading.Thread(target=requests.post, args=(live.url + "/api/arena",), kwargs={"json": body,
-                                                                                             "timeout": 30})
-    asking.start()
+    asking, round_id = round_being_made(live.url, "a crane in the reeds")
     try:
-        found = []
-        assert wait_until(lambda: found.extend(re.findall(r'href="/arena/(\d+)"', requests.get(
-            live.url + "/generations", timeout=10).text)) or found, 10)
         page = new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                            java_script_enabled=False).new_page()
-        page.goto(f"{live.url}/arena/{found[0]}")
+        page.goto(f"{live.url}/arena/{round_id}")
         refresh = page.get_by_role("link", name="Refresh")
         expect(refresh).to_be_visible()
         asking.join(timeout=30)  # both contenders made
