@@ -212,7 +212,10 @@ def _resampled(kind_of: list[int], rated: dict[str, float], seed: int,
 
 
 def ranked(table: Iterable[Standing]) -> list[Standing]:
-    return sorted(table, key=lambda s: (-s.rating, s.contender))
+    """Highest rating first; equal ratings by name. Equal to a millionth of a point: two contenders with the same
+    record are fitted equal only up to the float noise of the path taken (a full fit, or the tally's), which must not
+    decide their order."""
+    return sorted(table, key=lambda s: (-round(s.rating, 6), s.contender))
 
 
 def _record(table: dict[str, Standing], one: Round, times: int = 1) -> None:

@@ -27,7 +27,7 @@ from proofsheet.running.runs import RunScheduler
 from proofsheet.upstream.servers import KEYS_FILE, SERVERS_FILE, ServerRegistry, registry_from
 
 log = logging.getLogger(__name__)
-NICENESS = 5  # above the web process's: a page asked for while a run goes is answered first
+NICENESS = 10  # the web process and the image server go first
 COMMANDS = ("launch", "pause", "resume", "cancel")
 
 
@@ -126,13 +126,10 @@ def _do(scheduler: RunScheduler, command: dict[str, Any]) -> bool:
 
 
 def _lower_priority() -> None:
-    """Before any thread starts (they inherit it): on Linux the idle class, whose threads run only on a core nothing
-    else wants, so the web process and the image server always go first; elsewhere, a higher niceness."""
+    """A higher niceness than the web process's, so that a page asked for while a run goes is answered first. Not
+    Linux's idle class: on a machine kept busy (a test suite, a build) it starved a run to a standstill."""
     try:
-        if hasattr(os, "SCHED_IDLE"):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        else:
-            os.nice(NICENESS)
+        os.nice(NICENESS)
     except OSError:
         pass
 
