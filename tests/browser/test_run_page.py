@@ -122,6 +122,8 @@ def test_a_person_pastes_prompts_picks_two_models_starts_watches_opens_the_grid_
     expect(page).to_have_url(slow_app.url + opens)
     page.go_back()
     page.locator("#judge-it").click()
+    page.wait_for_url(f"{slow_app.url}/runs/1/tournament")
+    page.wait_for_load_state()  # its keys work once its scripts have run, as a person sees the page whole first
     judged = []
     for key in ("1", "2", "0"):
         pair = page.locator("#arena-round")
