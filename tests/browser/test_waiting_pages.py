@@ -56,3 +56,26 @@ def test_without_javascript_refresh_shows_the_vote_once_both_contenders_are_in(n
         expect(page.locator(".arena-image img")).to_have_count(2)
     finally:
         asking.join(timeout=30)
+
+
+def test_a_tournament_vote_that_leaves_no_pair_yet_shows_the_next_pair_once_the_run_has_made_it(page, tmp_path,
+                                                                                              make_app, serve_app,
+                                                                                              start_demo):
+    """The run goes one cell at a time, sdxl-turbo taking 5 s: the first prompt's pair is there at about 5 s, the
+    second's at about 10 s. The first pair is voted as soon as it is there; the page then waits, and shows the second
+    pair once it is made, without a click."""
+    demo = start_demo(model_delays={"sdxl-turbo": 5.0})
+    live = serve_app(make_app(tmp_path, demo.api_base))
+    started = requests.post(live.url + "/api/runs", timeout=10, json={
+        "prompts": ["a kestrel hovering", "a newt in a pond"], "targets": [{"model": "flux"}, {"model": "sdxl-turbo"}],
+        "concurrency": 1, "name": "waiting"})
+    run_id = started.json()["id"]
+    assert wait_until(lambda: requests.get(f"{live.url}/api/runs/{run_id}", timeout=10).json()["done"] >= 2, 20)
+    page.goto(f"{live.url}/runs/{run_id}/tournament")
+    first = page.locator("#arena-round").get_attribute("data-round-id")
+    page.get_by_role("button", name="A is better").click()
+    expect(page.locator("[data-watch-state]")).to_be_visible()  # no pair yet: the run still makes the second
+    expect(page.locator(".tournament-last .vote-result")).to_be_visible()
+    expect(page.locator("#arena-round img")).to_have_count(2, timeout=20_000)  # no click: the page looked again
+    assert page.locator("#arena-round").get_attribute("data-round-id") != first
+    assert requests.get(f"{live.url}/api/runs/{run_id}", timeout=10).json()["done"] == 4
