@@ -2,7 +2,8 @@
 
 The scheduler lives in the run workers' own process (running/run_process.py), so that pages answer as fast during
 a run. Each run has, per server, at most `concurrency` workers; each worker waits for a place among the
-conversations in flight (running/admission.py) before it claims a cell; runs together take at most half the places.
+conversations in flight (running/admission.py) before it claims a cell: that process's own places, not the web
+process's, so a person's generations never wait behind a run.
 A server that says "wait" (429, or 503 with Retry-After or LiteLLM's cooldown words) is waited for and the cell asked
 again, up to MAX_ATTEMPTS, without counting as a failure; a cell's own failure is recorded and the run goes on;
 STREAK_LIMIT failures in a row pause the run with the reason. On start, runs that were running resume by themselves.
@@ -62,8 +63,6 @@ class RunScheduler:
         # workers look here before each cell instead of reading the run from the database.
         self._running: set[int] = set()
         self._stopping = threading.Event()
-        # Runs together hold at most half the places, so that a person's own generations still find one.
-        self._share = threading.BoundedSemaphore(max(1, runner.max_in_flight // 2))
 
     # -- what the pages and the API do ------------------------------------------------------------------------------
 
@@ -194,26 +193,21 @@ class RunScheduler:
             self._worker_ended(run_id, server)
 
     def _next_cell(self, run_id: int, server: str) -> bool:
-        """Wait for a share and a place, then claim and send one cell; False when none is left to claim."""
-        if not self._share.acquire(timeout=PLACE_WAIT):
-            return True  # runs already hold their share of the places: look again (the run may have been paused)
-        try:
-            place = self.runner.place(wait=PLACE_WAIT)
-            if isinstance(place, Problem):
-                return True  # every place taken
-            with place:
-                # The wait is read and the cell claimed under one lock, as a rate-limited cell is put back under it:
-                # a worker that looked just before the wait was set never claims that cell before the wait is over.
-                with self._lock:
-                    if self._not_before.get((run_id, server), 0.0) > time.monotonic():
-                        return True  # the server said to wait while this worker waited for its place
-                    cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
-                if cell is None:
-                    return False
-                self._send(place, cell)
-                return True
-        finally:
-            self._share.release()
+        """Wait for a place, then claim and send one cell; False when none is left to claim."""
+        place = self.runner.place(wait=PLACE_WAIT)
+        if isinstance(place, Problem):
+            return True  # every place taken: look again (the run may have been paused meanwhile)
+        with place:
+            # The wait is read and the cell claimed under one lock, as a rate-limited cell is put back under it:
+            # a worker that looked just before the wait was set never claims that cell before the wait is over.
+            with self._lock:
+                if self._not_before.get((run_id, server), 0.0) > time.monotonic():
+                    return True  # the server said to wait while this worker waited for its place
+                cell = self.book.claim(run_id, server) if self._goes_on(run_id) else None
+            if cell is None:
+                return False
+            self._send(place, cell)
+            return True
 
     def _worker_ended(self, run_id: int, server: str) -> None:
         with self._lock:
