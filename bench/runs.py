@@ -9,6 +9,10 @@ the demo server with `requests` and keeping nothing (measured just before and ju
 their mean). Goal: <= 1.2x.
 Pages: the median latency of /, /generations, /runs/<id> and /api/runs/<id>, asked in turn, one every 0.1 s (--pace),
 while the run goes, against the same pages idle, asked the same way before and after it. Goal: <= 1.3x.
+
+Run it on a quiet machine, and not within five minutes of deleting thousands of files (an earlier run of this script
+deletes its data folder as it ends): ext4 then looks over the inodes freed recently for each new file it makes, and
+on this machine that was a third of the run workers' processor time (perf: recently_deleted, find_inode_bit).
 """
 from __future__ import annotations
 
