@@ -190,7 +190,7 @@ class TournamentBook:
             return Problem("no_pair", "No two targets of this run made an image for the same prompt, so there is "
                                       f"no pair to judge.{going}")
         return Problem("all_judged", f"Every pair of targets has been judged on every prompt both made an image for "
-                                     f"({len(drawn)} pairs).{going}")
+                                     f"({len(drawn)} pair{'' if len(drawn) == 1 else 's'}).{going}")
 
 
 def run_standings(targets: list[dict[str, Any]], judged: list[Judged]) -> list[Standing]:

@@ -76,6 +76,11 @@ def test_a_tournament_vote_that_leaves_no_pair_yet_shows_the_next_pair_once_the_
     page.get_by_role("button", name="A is better").click()
     expect(page.locator("[data-watch-state]")).to_be_visible()  # no pair yet: the run still makes the second
     expect(page.locator(".tournament-last .vote-result")).to_be_visible()
+    expect(page.locator(".tournament-over")).to_contain_text("(1 pair)")
+    # The message and its leaderboard link where the pair stood, the pair before beside them, as beside a pair.
+    message, before = page.locator(".tournament-over").bounding_box(), page.locator(".tournament-last").bounding_box()
+    button = page.get_by_role("link", name=re.compile("See the leaderboard")).bounding_box()
+    assert before["x"] >= max(message["x"] + message["width"], button["x"] + button["width"])
     expect(page.locator("#arena-round img")).to_have_count(2, timeout=20_000)  # no click: the page looked again
     assert page.locator("#arena-round").get_attribute("data-round-id") != first
     assert requests.get(f"{live.url}/api/runs/{run_id}", timeout=10).json()["done"] == 4
