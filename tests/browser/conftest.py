@@ -52,7 +52,11 @@ def _is_script_error(message) -> bool:
 
 @pytest.fixture
 def page(new_context):
-    """A fresh page at 1366×768 that fails the test on any JavaScript error or console error."""
+    """A fresh page at 1366×768 that fails the test on any JavaScript error or console error.
+
+    Give page.wait_for_function an arrow function ("() => scrollY > 200"), never a bare expression: Playwright
+    polls a bare expression with eval, which the pages' Content-Security-Policy refuses ('unsafe-eval'), so such a
+    wait passes only when its condition already holds at the first look."""
     page = new_context(viewport={"width": 1366, "height": 768}).new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))

@@ -21,7 +21,7 @@ def in_view(page, selector) -> bool:
 def open_more_options_and_scroll_down(page):
     page.click(".more-options summary")
     page.mouse.wheel(0, 2000)
-    page.wait_for_function("scrollY > 200")
+    page.wait_for_function("() => scrollY > 200")
 
 
 @pytest.mark.parametrize("size", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}])
@@ -118,4 +118,4 @@ def test_on_a_phone_an_edit_waits_in_view_with_its_model_and_its_result_arrives_
     page.wait_for_url("**/generations/*", timeout=15_000)
     expect(page.locator(".result .image-card img")).to_be_visible()
     expect(page.locator(".lineage-link img")).to_be_visible()  # where it came from, as a picture
-    page.wait_for_function("document.querySelector('.result').getBoundingClientRect().top < innerHeight / 2")
+    page.wait_for_function("() => document.querySelector('.result').getBoundingClientRect().top < innerHeight / 2")

@@ -112,7 +112,7 @@ def test_on_stage_a_partial_image_shows_whole_with_the_timer_and_cancel_in_view(
     page.keyboard.press("n")  # the deck's next prompt, as a presenter runs it
     partial = page.locator(".waiting-card .partial img")
     expect(partial).to_be_visible(timeout=15_000)
-    page.wait_for_function("document.querySelector('.waiting-card .partial img').complete")
+    page.wait_for_function("() => document.querySelector('.waiting-card .partial img').complete")
     assert partial.bounding_box()["height"] > 0.6 * 768  # large for the room
     assert fits_the_screen(page, ".waiting-card .partial img")
     assert fits_the_screen(page, ".waiting-card [role=timer]")
