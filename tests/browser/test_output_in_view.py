@@ -68,6 +68,7 @@ def test_the_tab_title_names_the_result_and_back_and_forward_follow_the_address(
     expect(page).to_have_url(live_app.url + "/")
     expect(page.locator(".result")).to_have_count(0)
     expect(page.locator(".empty-state h1")).to_be_visible()
+    page.wait_for_load_state("load")  # its scripts too: Forward within those milliseconds would find no listener
     page.go_forward()
     expect(page).to_have_url(live_app.url + "/generations/1")
     expect(page.locator(".result-prompt")).to_have_text("a titled fox", timeout=15_000)  # the page reloads
