@@ -11,6 +11,7 @@ from proofsheet.history.files import THUMBNAIL_NICENESS
 from proofsheet.history.runs import RATE_WINDOW, PlannedCell, RunBook
 from proofsheet.history.store import Store
 from proofsheet.running.runs import progress
+from proofsheet.web.templating import per_minute, time_left
 
 
 @pytest.fixture
@@ -44,16 +45,41 @@ def test_progress_counts_the_cells_by_status_and_the_cost_of_those_priced(book):
     assert (shown["cost_usd"], shown["priced_cells"]) == (0.08, 2)
 
 
+def running_since(book, run_id, seconds_ago):
+    book.store.db.execute("UPDATE runs SET running_since=? WHERE id=?", (time.time() - seconds_ago, run_id))
+
+
 def test_the_rate_is_measured_over_the_last_minutes_and_gives_the_time_left(book):
     run_id = book.create("kites", [{"model": "flux", "server": "default"}], 1, 2, planned(10))
+    running_since(book, run_id, RATE_WINDOW + 120)
     now = time.time()
     finish_next(book, run_id, "done", finished_at=now - RATE_WINDOW - 60)  # too long ago to count in the rate
-    for seconds_ago in (30, 20, 10):
+    for seconds_ago in (200, 100, 50, 20, 10):
         finish_next(book, run_id, "done", finished_at=now - seconds_ago)
+    shown = progress(book, run_id)
+    assert shown["rate_per_minute"] == 1.0  # 5 finished in the last 300 s
+    assert 235 <= shown["eta_s"] <= 245  # 4 left at one a minute
+
+
+def test_the_rate_counts_from_when_the_run_began_running_not_from_its_first_cell(book):
+    run_id = book.create("kites", [{"model": "flux", "server": "default"}], 1, 8, planned(10))
+    running_since(book, run_id, 40)
+    now = time.time()
+    for _ in range(3):  # three cells finishing together, as a run sending several at once finishes them
+        finish_next(book, run_id, "done", finished_at=now - 0.001)
     finish_next(book, run_id, "failed", finished_at=now)
     shown = progress(book, run_id)
-    assert shown["rate_per_minute"] == 6.0  # 4 finished in the 30 s from the first of them to the last: 3 in 30 s
-    assert shown["eta_s"] == 50  # 5 left at one every 10 s
+    assert 5.9 <= shown["rate_per_minute"] <= 6.0  # 4 in the 40 s since it began, not 3 in a thousandth of a second
+    assert 59 <= shown["eta_s"] <= 61  # 6 left at one every 10 s
+
+
+def test_a_resumed_run_counts_its_rate_from_the_resume(book):
+    run_id = book.create("kites", [{"model": "flux", "server": "default"}], 1, 2, planned(10))
+    running_since(book, run_id, 200)
+    finish_next(book, run_id, "done", finished_at=time.time() - 190)
+    assert book.set_status(run_id, "paused") and book.set_status(run_id, "running")
+    assert progress(book, run_id)["rate_per_minute"] is None  # nothing finished since the resume, a moment ago
+    assert book.get(run_id).running_since >= time.time() - 1
 
 
 def test_a_run_with_nothing_finished_yet_has_no_rate_and_no_time_left(book):
@@ -69,3 +95,17 @@ def test_thumbnails_are_made_on_a_thread_that_gives_way_to_the_rest(book):
         lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result(timeout=10)
     assert thumbnails == min(19, own + THUMBNAIL_NICENESS)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the rest of Proofsheet is left as it was
+
+
+@pytest.mark.parametrize("rate, shown", [
+    (15499.06, "15,499 a minute"), (59.67, "60 a minute"), (4.5, "4.5 a minute"), (6.0, "6 a minute"),
+    (0.25, "one every 4 min")])
+def test_the_rate_reads_as_a_person_would_say_it(rate, shown):
+    assert per_minute(rate) == shown
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (2, "about 2 s left"), (42, "about 40 s left"), (58, "about 1 min left"), (754, "about 13 min left"),
+    (3600, "about 1 h left"), (12_000, "about 3 h 20 min left")])
+def test_the_time_left_never_reads_as_zero_minutes_or_tenths(seconds, shown):
+    assert time_left(seconds) == shown

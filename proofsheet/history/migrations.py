@@ -300,4 +300,11 @@ MIGRATIONS = [
         PRIMARY KEY (round_id, device)
     ) WITHOUT ROWID;
     """,
+    # 14. When a run last began running (started, resumed, or taken up again after a restart): its rate is the cells
+    # finished since then (within the last minutes) over the time since then, not over the spread of their finishing
+    # times, which two cells finishing together made near zero.
+    """
+    ALTER TABLE runs ADD COLUMN running_since REAL;
+    UPDATE runs SET running_since = created_at;
+    """,
 ]

@@ -18,6 +18,7 @@ from proofsheet.history.store import Store
 RUN_STATUSES = ("running", "paused", "done", "cancelled")
 CELL_STATUSES = ("pending", "sending", "done", "failed", "cancelled")
 RATE_WINDOW = 300.0  # seconds of finished cells the rate (and so the ETA) is measured over
+MIN_RATE_SPAN = 1.0  # seconds of running before a rate is told (one cell in a tenth of a second is no speed)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Tally:
     counts: dict[str, int]  # cells by status
     cost_usd: float  # the estimated cost of the cells done so far
     priced: int  # how many of them had a price
-    rate: float | None  # cells finished a second, over the last RATE_WINDOW seconds (None before two have)
+    rate: float | None  # cells finished a second, over the last RATE_WINDOW seconds (None before any has)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Run:
     concurrency: int
     total: int
     finished_at: float | None
+    running_since: float | None  # when it last began running: started, resumed, or taken up after a restart
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "status": self.status, "reason": self.reason,
@@ -80,9 +82,10 @@ class RunBook:
         """The run and all its cells, in one transaction: a run is queued whole or not at all."""
         with self.store.writing(), self.store.database.transaction() as db:
             run_id = int(db.execute(
-                "INSERT INTO runs (created_at, name, status, targets_json, repeats, concurrency, total) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                (time.time(), name, json.dumps(targets, ensure_ascii=False), repeats, concurrency, len(cells)),
+                "INSERT INTO runs (created_at, name, status, targets_json, repeats, concurrency, total, running_since) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (now := time.time(), name, json.dumps(targets, ensure_ascii=False), repeats, concurrency, len(cells),
+                 now),
             ).lastrowid)
             db.executemany(
                 "INSERT INTO run_cells (run_id, position, prompt_index, target_index, repeat, server, fields_json, "
@@ -101,6 +104,7 @@ class RunBook:
                        "WHERE status='running' AND id IN (SELECT generation_id FROM run_cells WHERE status='sending')",
                        (INTERRUPTED,))
             db.execute("UPDATE run_cells SET status='pending', retried=1 WHERE status='sending'")
+            db.execute("UPDATE runs SET running_since=? WHERE status='running'", (time.time(),))
         return [row[0] for row in self.store.db.execute("SELECT id FROM runs WHERE status='running' ORDER BY id")]
 
     def any_running(self) -> bool:
@@ -122,11 +126,13 @@ class RunBook:
                    only_from: tuple[str, ...] = RUN_STATUSES) -> bool:
         """Change a run's status if it is in one of `only_from`; False if it was not (or there is no such run)."""
         marks = ",".join("?" * len(only_from))
-        finished = time.time() if status in ("done", "cancelled") else None
+        now = time.time()
+        finished = now if status in ("done", "cancelled") else None
         with self.store.writing():
             return self.store.db.execute(
-                f"UPDATE runs SET status=?, reason=?, finished_at=? WHERE id=? AND status IN ({marks})",
-                (status, reason, finished, run_id, *only_from)).rowcount > 0
+                f"UPDATE runs SET status=?, reason=?, finished_at=?, running_since=CASE WHEN ?='running' THEN ? "
+                f"ELSE running_since END WHERE id=? AND status IN ({marks})",
+                (status, reason, finished, status, now, run_id, *only_from)).rowcount > 0
 
     def cancel_pending(self, run_id: int) -> None:
         with self.store.writing():
@@ -171,20 +177,21 @@ class RunBook:
             counted[status] = count
         return counted
 
-    def tally(self, run_id: int) -> Tally:
+    def tally(self, run_id: int, running_since: float | None = None) -> Tally:
         """The run's cells by status, the cost of those priced and its recent rate, in one pass over its cells
-        (a progress bar asked for every second stays cheap at 10,000 cells)."""
-        since = time.time() - RATE_WINDOW
-        counts, cost, priced, recent, first, last = dict.fromkeys(CELL_STATUSES, 0), 0.0, 0, 0, None, None
-        for status, count, spent, with_price, finished, earliest, latest in self.store.db.execute(
+        (a progress bar asked for every second stays cheap at 10,000 cells). The rate is the cells finished in the
+        last RATE_WINDOW seconds, or since the run last began running if that is later, over that time: near the
+        truth from the first cell on, and never a burst of cells finishing together taken for a speed."""
+        now = time.time()
+        since = max(now - RATE_WINDOW, running_since or 0.0)
+        counts, cost, priced, recent = dict.fromkeys(CELL_STATUSES, 0), 0.0, 0, 0
+        for status, count, spent, with_price, finished in self.store.db.execute(
                 "SELECT status, COUNT(*), TOTAL(cost_usd), COUNT(cost_usd), COUNT(CASE WHEN finished_at > ? THEN 1 "
-                "END), MIN(CASE WHEN finished_at > ? THEN finished_at END), MAX(finished_at) FROM run_cells "
-                "WHERE run_id=? GROUP BY status", (since, since, run_id)):
+                "END) FROM run_cells WHERE run_id=? GROUP BY status", (since, run_id)):
             counts[status], cost, priced = count, cost + spent, priced + with_price
-            if status in ("done", "failed") and finished:
+            if status in ("done", "failed"):
                 recent += finished
-                first, last = min(first or earliest, earliest), max(last or latest, latest)
-        rate = (recent - 1) / (last - first) if recent >= 2 and last > first else None
+        rate = recent / (now - since) if recent and now - since >= MIN_RATE_SPAN else None
         return Tally(counts, cost, priced, rate)
 
     def cells(self, run_id: int, page: int = 1, per_page: int = 50, status: str = "",
@@ -207,7 +214,8 @@ class RunBook:
 
 def _run(row: Any) -> Run:
     return Run(row["id"], row["created_at"], row["name"], row["status"], row["reason"],
-               json.loads(row["targets_json"]), row["repeats"], row["concurrency"], row["total"], row["finished_at"])
+               json.loads(row["targets_json"]), row["repeats"], row["concurrency"], row["total"], row["finished_at"],
+               row["running_since"])
 
 
 def _cell(row: Any) -> dict[str, Any]:

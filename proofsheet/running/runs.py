@@ -304,7 +304,7 @@ def progress(book: RunBook, run_id: int) -> dict[str, Any] | None:
     run = book.get(run_id)
     if run is None:
         return None
-    tally = book.tally(run_id)
+    tally = book.tally(run_id, run.running_since)
     counts = tally.counts
     rate = tally.rate if run.status == "running" else None
     left = counts["pending"] + counts["sending"]

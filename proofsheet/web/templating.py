@@ -39,7 +39,8 @@ COMPILED = CompiledTemplates()
 def install(app: Flask) -> None:
     app.jinja_env.bytecode_cache = COMPILED
     app.context_processor(lambda: {"history_notice": store().notice})
-    app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json, json_size=_json_size)
+    app.jinja_env.filters.update(filesize=_filesize, when=_when, tojson_pretty=_pretty_json, json_size=_json_size,
+                               per_minute=per_minute, time_left=time_left)
     # Globals, not context: imported macros (the form) see globals only.
     app.jinja_env.globals.update(curl_command=curl_command, python_snippet=python_snippet,
                                  dialect_table=dialects.table(), server_names=lambda: servers().names(),
@@ -58,6 +59,25 @@ def _filesize(count: int | None) -> str:
 
 def _when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def per_minute(rate: float) -> str:
+    """A run's rate as a person reads it: '160 a minute', '4.5 a minute', 'one every 3 min'."""
+    if rate >= 10:
+        return f"{rate:,.0f} a minute"
+    if rate >= 1:
+        return f"{rate:.1f} a minute".replace(".0 ", " ")
+    return f"one every {1 / rate:,.0f} min" if rate > 0 else ""
+
+
+def time_left(seconds: float) -> str:
+    """'about 40 s left', 'about 12 min left', 'about 3 h 20 min left'."""
+    if seconds < 55:
+        return f"about {round(seconds / 5) * 5 if seconds >= 5 else max(1, round(seconds))} s left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    return f"about {minutes // 60} h {minutes % 60} min left" if minutes % 60 else f"about {minutes // 60} h left"
 
 
 def _pretty_json(value: Any) -> str:
