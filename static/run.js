@@ -23,11 +23,13 @@
       const shown = document.querySelector(`[data-run-count="${name}"]`);
       if (shown && run[name] !== undefined) shown.textContent = `${run[name]} ${word}`;
     }
-    const bar = document.querySelector("[data-run-progress-value]");
-    if (bar) {
-      bar.max = run.total;
-      bar.value = run.done + run.failed;
-      bar.textContent = `${run.done + run.failed} / ${run.total}`;
+    const finished = progress.querySelector("[data-run-bar-finished]");
+    const done = progress.querySelector("[data-run-bar-done]");
+    if (finished && done) {
+      finished.max = done.max = run.total;
+      finished.value = run.done + run.failed;
+      finished.textContent = `${run.done + run.failed} / ${run.total}`;
+      done.value = run.done;
     }
     const status = field("status");
     if (status && run.status) {

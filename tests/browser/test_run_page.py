@@ -1,8 +1,11 @@
 """A run's page in Chromium: a person starts a run from the form, watches the bar move without a reload, opens the
 grid, filters it to the failures and opens a cell; the page and the History's run card at a projector's 1366×768
 and a phone's 390×844, in the light and the dark theme."""
+import io
+
 import pytest
 import requests
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support import wait_until
@@ -27,6 +30,13 @@ def finished_run(live, prompts, models, **fields):
     return run_id
 
 
+def bar_colours(bar):
+    """The colour a person sees at a tenth and at nine tenths of a run's bar."""
+    picture = Image.open(io.BytesIO(bar.screenshot())).convert("RGB")
+    middle = picture.height // 2
+    return picture.getpixel((picture.width // 10, middle)), picture.getpixel((picture.width * 9 // 10, middle))
+
+
 def count_of(page, name):
     return int(page.locator(f'[data-run-count="{name}"]').inner_text().split()[0])
 
@@ -47,7 +57,6 @@ def test_a_person_starts_a_run_watches_it_move_then_filters_the_failures_and_ope
     expect(page.locator('[data-run-count="done"]')).not_to_have_text(f"{count_of(page, 'done')} done", timeout=10_000)
     moved = count_of(page, "done") + count_of(page, "failed")
     assert moved > start and page.evaluate("window.stillTheSamePage === true")
-    assert int(page.locator("[data-run-progress-value]").get_attribute("value") or 0) >= 0
     expect(page.locator("td.run-cell img")).not_to_have_count(shown, timeout=10_000)  # new cells, in place
     assert page.evaluate("window.stillTheSamePage === true")
     expect(page.locator(".run-status")).to_have_text("done", timeout=30_000)
@@ -55,6 +64,8 @@ def test_a_person_starts_a_run_watches_it_move_then_filters_the_failures_and_ope
     expect(page.locator("[data-run-progress]")).to_have_attribute("data-run-status", "done", timeout=10_000)
     expect(page.locator('[data-run-count="done"]')).to_have_text("6 done")
     expect(page.locator('[data-run-count="failed"]')).to_have_text("6 failed")
+    expect(page.locator("[data-run-bar-finished]")).to_have_attribute("value", "12")
+    expect(page.locator("[data-run-bar-done]")).to_have_attribute("value", "6")  # the bar half green, half red
     expect(page.locator("td.run-cell img")).to_have_count(6)
 
     page.select_option("#filter-status", "failed")
@@ -90,6 +101,8 @@ def test_the_run_page_and_its_history_card_fit_the_screen(new_context, live_app,
     page.locator(".run-grid-scroll").evaluate("box => box.scrollLeft = box.scrollWidth")
     box = first_prompt.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]  # sticky at the left
+    green, red = bar_colours(page.locator(".run-progress .run-bar"))  # 18 done, then 6 failed: 3/4 green, 1/4 red
+    assert green[1] > green[0] + 40 and red[0] > red[1] + 40, (green, red)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     dark = sum(int(part) for part in background[background.index("(") + 1:-1].split(",")[:3]) < 200
     assert dark == (scheme == "dark")
@@ -110,7 +123,7 @@ def test_a_person_pastes_prompts_picks_two_models_starts_watches_opens_the_grid_
     page.fill("#target-model-1", "sdxl-turbo")
     page.get_by_role("button", name="Start the run").click()
     expect(page).to_have_url(f"{slow_app.url}/runs/1")
-    bar = page.locator("[data-run-progress-value]")
+    bar = page.locator("[data-run-bar-finished]")
     first = bar.get_attribute("value")
     expect(bar).not_to_have_attribute("value", first or "0", timeout=10_000)  # the bar moves without a reload
     expect(page.locator(".run-status")).to_have_text("done", timeout=30_000)
