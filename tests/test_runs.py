@@ -166,6 +166,10 @@ def test_the_pages_start_a_run_from_the_form_and_show_its_cells_linking_to_gener
     estimated = client.post("/runs", data={"prompts": "a fox\na whale", "target_model": ["flux", "dall-e-3"],
                                            "target_server": ["default", "default"], "action": "estimate"})
     assert estimated.status_code == 200 and b"4 calls" in estimated.data and b"cost unknown" in estimated.data
+    assert b'name="confirm"' not in estimated.data  # no budget set: nothing to confirm, Start starts
+    estimated_over = client.post("/runs", data={"prompts": "a fox", "target_model": ["dall-e-3"], "budget": "0.01",
+                                                "action": "estimate"}).data.decode()
+    assert "over your budget" in estimated_over and 'name="confirm"' in estimated_over
     over = client.post("/runs", data={"prompts": "a fox", "target_model": ["dall-e-3"], "budget": "0.01",
                                       "action": "start"})
     assert b"over your budget" in over.data and client.get("/api/runs").get_json()["runs"] == []

@@ -148,7 +148,8 @@ def create_run() -> Any:
     estimated = estimate(parsed, store().prices)
     over = _over_budget(estimated, fields.get("budget"))
     if fields.get("action") != "start" or (over and not fields.get("confirm")):
-        return _runs_form(fields, {"form": over} if over and fields.get("action") == "start" else {}, estimated)
+        return _runs_form(fields, {"form": over} if over and fields.get("action") == "start" else {}, estimated,
+                          over)
     run_id = run_scheduler().start(parsed)
     if isinstance(run_id, Problem):
         return _runs_form(fields, {"form": run_id.message}), status_of(run_id.kind)
@@ -182,10 +183,12 @@ def run_action(run_id: int, action: str) -> Any:
     return redirect(url_for("runs.run_page", run_id=run_id), code=303)
 
 
-def _runs_form(values: dict[str, Any], errors: dict[str, str], estimated: dict[str, Any] | None = None) -> str:
+def _runs_form(values: dict[str, Any], errors: dict[str, str], estimated: dict[str, Any] | None = None,
+               over_budget: str | None = None) -> str:
+    """The form again, as the person left it; with the estimate, and the Confirm box when it is over their budget."""
     runs = [progress(run_book(), run.id) for run in run_book().recent()]
-    return render_template("runs.html", values=values, errors=errors, estimate=estimated, runs=runs,
-                           max_cells=MAX_CELLS)
+    return render_template("runs.html", values=values, errors=errors, estimate=estimated, over_budget=over_budget,
+                           runs=runs, max_cells=MAX_CELLS)
 
 
 def _over_budget(estimated: dict[str, Any], budget: Any) -> str | None:
