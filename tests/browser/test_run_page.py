@@ -101,6 +101,21 @@ def test_the_run_page_and_its_history_card_fit_the_screen(new_context, live_app,
     page.locator(".run-grid-scroll").evaluate("box => box.scrollLeft = box.scrollWidth")
     box = first_prompt.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]  # sticky at the left
+    # A link's words and its note keep a space between them: "Export .zip (images…", not "Export .zip(images…".
+    gaps = page.locator(".run-links a:has(.muted)").evaluate_all("""links => links.map(link => {
+        const words = document.createRange();  // the link's own words, without the space after them
+        words.setStart(link.firstChild, 0);
+        words.setEnd(link.firstChild, link.firstChild.textContent.trimEnd().length);
+        return link.querySelector('.muted').getBoundingClientRect().left - words.getBoundingClientRect().right;
+    })""")
+    assert len(gaps) == 2 and all(gap >= 3 for gap in gaps), gaps
+    # On a phone the grid's four targets do not fit: it says they are there, sideways.
+    hint = page.locator(".run-scroll-hint")
+    if phone:
+        expect(hint).to_be_visible()
+        expect(hint).to_contain_text("4 targets")
+    else:
+        expect(hint).to_be_hidden()
     green, red = bar_colours(page.locator(".run-progress .run-bar"))  # 18 done, then 6 failed: 3/4 green, 1/4 red
     assert green[1] > green[0] + 40 and red[0] > red[1] + 40, (green, red)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
