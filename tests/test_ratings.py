@@ -29,6 +29,14 @@ def test_a_tie_changes_nothing_and_both_bad_counts_as_a_tie():
     assert ratings([Round(("a", "b"), None)]) == {"a": pytest.approx(1000), "b": pytest.approx(1000)}
     table = {s.contender: s for s in standings([Round(("a", "b"), None, both_bad=True)])}
     assert (table["a"].ties, table["a"].both_bad, table["a"].wins, table["a"].losses) == (1, 1, 0, 0)
+    assert table["a"].plain_ties == 0  # the page's Ties column: not counted twice beside "both bad"
+
+
+def test_equal_ratings_share_a_place_and_the_place_after_them_is_skipped():
+    table = standings([Round(("a", "b"), None), Round(("a", "c"), "a"), Round(("b", "c"), "b")])
+    assert [(s.contender, s.rank, s.shared) for s in table] == [("a", 1, True), ("b", 1, True), ("c", 3, False)]
+    assert [s.to_dict()["rank"] for s in table] == [1, 1, 3]
+    assert [(s.rank, s.shared) for s in standings([Round(("a", "b"), "a")])] == [(1, False), (2, False)]
 
 
 def test_a_win_among_three_beats_each_other_contender_and_the_losers_are_not_compared():

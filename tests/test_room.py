@@ -1,6 +1,7 @@
 """The room votes: a presenter opens a blind round to the room, phones vote on the voters' listener (a real waitress
 on 127.0.0.2), the projector's page follows the tally, and closing reveals the names with the room's split."""
 import ipaddress
+import re
 import socket
 import statistics
 import time
@@ -21,6 +22,44 @@ def test_opening_without_a_voters_listener_says_how_to_start_one(client):
     assert answer.status_code == 409
     assert "--room ADDRESS:PORT" in answer.get_json()["error"]["message"]
     assert "Needs the voters' listener" in client.get(f"/arena/{round_id}").get_data(as_text=True)
+
+
+def test_without_a_voters_listener_the_open_buttons_are_off_and_say_how_to_start_one(client):
+    from tests.support.tournament import finished_run
+    round_id = arena_round(client)
+    run = finished_run(client, [{"model": "flux"}, {"model": "sdxl-turbo"}])
+    for path in (f"/arena/{round_id}", f"/runs/{run['id']}/tournament"):
+        page = client.get(path).get_data(as_text=True)
+        button = re.search(r'<button type="submit" id="room-open"[^>]*>', page).group(0)
+        assert " disabled" in button, path
+        assert "start Proofsheet with <code>--room 0.0.0.0:5001</code>" in page, path
+
+
+def test_a_room_that_cannot_open_brings_the_person_back_to_the_page_they_were_on_saying_why(client):
+    from tests.support.tournament import finished_run
+    run = finished_run(client, [{"model": "flux"}, {"model": "sdxl-turbo"}])
+    pair = client.post(f"/api/runs/{run['id']}/tournament/next").get_json()
+    answer = client.post(f"/arena/{pair['id']}/room", data={"from": "tournament"})
+    assert answer.status_code == 303 and answer.location.endswith(f"/runs/{run['id']}/tournament")
+    page = client.get(answer.location)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "No voters&#39; listener is running" in text and "--room 0.0.0.0:5001" in text
+    assert "Something went wrong" not in text and f'data-round-id="{pair["id"]}"' in text  # the same pair, to vote
+    assert "No voters&#39; listener" not in client.get(answer.location).get_data(as_text=True)  # said once
+
+    round_id = arena_round(client)  # from the arena's own round page, back to it
+    answer = client.post(f"/arena/{round_id}/room")
+    assert answer.status_code == 303 and answer.location.endswith(f"/arena/{round_id}")
+    assert "No voters&#39; listener is running" in client.get(answer.location).get_data(as_text=True)
+
+
+def test_a_judged_round_opened_from_its_page_comes_back_to_it_saying_so(presenter):
+    round_id = arena_round(presenter)
+    presenter.post(f"/api/arena/{round_id}/vote", json={"winner": "A"})
+    answer = presenter.post(f"/arena/{round_id}/room", follow_redirects=True)
+    assert answer.status_code == 200 and answer.request.path == f"/arena/{round_id}"
+    assert "This round already has its vote." in answer.get_data(as_text=True)
 
 
 def test_opening_gives_a_short_url_on_the_voters_listener_and_a_qr_code(presenter):

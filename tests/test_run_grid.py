@@ -61,6 +61,19 @@ def test_every_cell_links_to_its_generation_and_shows_its_thumbnail(client):
     assert page(client, f"/generations/{cell['generation_id']}").count("a lighthouse number 1") >= 1
 
 
+def test_a_runs_generation_links_back_to_its_run_at_the_page_and_row_of_its_cell(client):
+    run_id = start(client, PROMPTS, [{"model": "flux"}], name="lighthouses")
+    cells = client.get(f"/api/runs/{run_id}/cells?per_page=100").get_json()["cells"]
+    by_prompt = {cell["prompt_index"]: cell["generation_id"] for cell in cells}
+    first = page(client, f"/generations/{by_prompt[0]}")
+    assert f'<a href="/runs/{run_id}#prompt-1">← Run #{run_id}: lighthouses</a>' in first
+    last = page(client, f"/generations/{by_prompt[26]}")
+    assert f'<a href="/runs/{run_id}?page=2#prompt-27">← Run #{run_id}: lighthouses</a>' in last
+    assert 'id="prompt-27"' in page(client, f"/runs/{run_id}?page=2")  # where the link lands
+    made_here = client.post("/api/generate", json={"prompt": "a lighthouse", "model": "flux"}).get_json()
+    assert "← Run #" not in page(client, f"/generations/{made_here['id']}")
+
+
 def test_failed_only_shows_the_failures_with_their_message_escaped_and_keeps_the_filter_across_pages(client):
     targets = [{"model": "flux"}, {"model": "no-such-<b>model</b>"}]
     run_id = start(client, PROMPTS, targets, concurrency=1)

@@ -2,6 +2,7 @@
 naming a target before its vote, votes in the arena's leaderboard under the run's name, and the run's own
 leaderboard and win-rate matrix agreeing with the votes. In Chromium: tests/browser/test_tournament.py."""
 import hashlib
+import re
 from collections import Counter
 
 import pytest
@@ -125,6 +126,33 @@ def test_the_run_leaderboard_and_matrix_agree_with_the_votes(client, run):
     page = client.get(f"/runs/{run['id']}/leaderboard").get_data(as_text=True)
     assert "9 votes" in page and "preliminary" in page and "± " in page
     assert "100%" in page and "3–0–0" in page and "0–0–3" in page and "50%" in page
+
+
+def standings_rows(page: str) -> list[dict[str, str]]:
+    """The leaderboard table as a reader sees it: each row's cells by their column."""
+    rows = re.findall(r'<tr class="standing[^"]*">(.*?)</tr>', page, re.S)
+    return [{label: re.sub(r"<[^>]+>", "", text).strip()
+             for label, text in re.findall(r'<td[^>]*data-label="([^"]+)"[^>]*>(.*?)</td>', row, re.S)}
+            for row in rows]
+
+
+def test_targets_rated_the_same_share_a_place_and_each_vote_is_in_one_column(client, run):
+    """Three pairs, one of each two targets: a tie, a tie and "both bad": every target rated 1000."""
+    for winner in ("tie", "tie", "both_bad"):
+        client.post(f"/api/arena/{next_pair(client, run['id'])['id']}/vote", json={"winner": winner})
+    for path in (f"/runs/{run['id']}/leaderboard", "/arena/leaderboard?category=animals"):
+        page = client.get(path).get_data(as_text=True)
+        rows = standings_rows(page)
+        assert len(rows) == 3 and {row["Rating"] for row in rows} == {"1000"}, path
+        assert [row["#"] for row in rows] == ["=1", "=1", "=1"], path
+        for row in rows:
+            assert int(row["Votes"]) == 2, path
+            assert sum(int(row[column]) for column in ("Wins", "Losses", "Ties", "Both bad")) == 2, path
+        assert sorted(row["Both bad"] for row in rows) == ["0", "1", "1"], path
+        said = " ".join(page.split())
+        assert 'wins, losses, ties and "both bad" add up to the votes; the ratings count a "both bad" as a draw' in said
+    board = client.get(f"/api/runs/{run['id']}/leaderboard").get_json()
+    assert [standing["rank"] for standing in board["standings"]] == [1, 1, 1]
 
 
 def test_a_run_with_one_target_says_so_plainly(client):

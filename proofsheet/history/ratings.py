@@ -41,9 +41,17 @@ class Standing:
     losses: int = 0
     both_bad: int = 0
     updating: bool = False  # the interval is the last one worked out, moved with the rating, until the new one is done
+    rank: int = 0  # its place (set by `ranked`): contenders whose ratings round to the same whole point share one
+    shared: bool = False  # another contender has the same place
+
+    @property
+    def plain_ties(self) -> int:
+        """Ties other than "both bad" (`ties` counts both, as the fit does): so that wins, losses, these and "both
+        bad" add up to the votes."""
+        return self.ties - self.both_bad
 
     def to_dict(self) -> dict[str, object]:
-        return {"contender": self.contender, "rating": round(self.rating, 1),
+        return {"contender": self.contender, "rank": self.rank, "rating": round(self.rating, 1),
                 "interval": [round(self.low, 1), round(self.high, 1)], "votes": self.votes, "wins": self.wins,
                 "ties": self.ties, "losses": self.losses, "both_bad": self.both_bad,
                 "updating": self.updating}
@@ -214,8 +222,14 @@ def _resampled(kind_of: list[int], rated: dict[str, float], seed: int,
 def ranked(table: Iterable[Standing]) -> list[Standing]:
     """Highest rating first; equal ratings by name. Equal to a millionth of a point: two contenders with the same
     record are fitted equal only up to the float noise of the path taken (a full fit, or the tally's), which must not
-    decide their order."""
-    return sorted(table, key=lambda s: (-round(s.rating, 6), s.contender))
+    decide their order. Each is given its place: the same for ratings shown the same (to the whole point), the
+    next place after them skipped as in sport (1, 1, 3)."""
+    order = sorted(table, key=lambda s: (-round(s.rating, 6), s.contender))
+    shown = [round(standing.rating) for standing in order]
+    for number, standing in enumerate(order):
+        standing.rank = shown.index(shown[number]) + 1  # the first with the same rating shown: ratings descend
+        standing.shared = shown.count(shown[number]) > 1
+    return order
 
 
 def _record(table: dict[str, Standing], one: Round, times: int = 1) -> None:

@@ -55,6 +55,27 @@ class GridRow:
                 if cell["status"] == "done" and cell["generation_id"]]
 
 
+@dataclass(frozen=True)
+class RunPlace:
+    """Where a run's generation sits: its run and the prompt row of its cell."""
+
+    run_id: int
+    run_name: str
+    prompt_index: int
+
+    @property
+    def page(self) -> int:
+        """The page of the run's grid, unfiltered, that shows the cell."""
+        return self.prompt_index // PROMPTS_PER_PAGE + 1
+
+
+def place_of(db: sqlite3.Connection, generation_id: int) -> RunPlace | None:
+    """The run and grid row a generation was made for (through run_cells.generation_id), if a run made it."""
+    row = db.execute("SELECT c.run_id, r.name, c.prompt_index FROM run_cells c JOIN runs r ON r.id = c.run_id "
+                     "WHERE c.generation_id = ? LIMIT 1", (generation_id,)).fetchone()
+    return RunPlace(*row) if row else None
+
+
 def grid_page(db: sqlite3.Connection, run_id: int, filters: GridFilters, page: int = 1,
               per_page: int = PROMPTS_PER_PAGE) -> tuple[list[GridRow], int]:
     """One page of the grid: the prompt rows that have a cell matching the filters (only those cells), and how

@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from proofsheet.asking.generation import DEFAULT_MODEL, RequestErrors, parse_request
+from proofsheet.history import run_grid
 from proofsheet.results import Problem
 from proofsheet.upstream.dialects import asked_body
 from proofsheet.web.context import asker_gone, id_arg, runner, server, store, unknown_server
@@ -42,7 +43,8 @@ def generate() -> Any:
 @pages.get("/generations/<id:generation_id>")
 def generation_page(generation_id: int) -> str:
     generation = store().get(generation_id) or abort(404)
-    return render_template("index.html", generation=generation, errors={},
+    made_by = run_grid.place_of(store().db, generation_id) if generation.via == "run" else None
+    return render_template("index.html", generation=generation, errors={}, made_by=made_by,
                            values={**form_values(asked_body(generation.request, generation.endpoint)),
                                    "server": generation.server})
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, url_for
+from flask import Blueprint, abort, flash, get_flashed_messages, jsonify, redirect, request, url_for
 
 from proofsheet.history.arena import ArenaRound
-from proofsheet.web.context import arena_book, room, store
+from proofsheet.web.context import arena_book, room, store, tournament_book
 from proofsheet.web.errors import api_error
 from proofsheet.web.guards import csrf_exempt, json_api_paths_only
 
@@ -18,11 +18,12 @@ room_pages.before_request(json_api_paths_only)  # no CSRF token on /api/: JSON o
 
 NOT_LISTENING = ("No voters' listener is running, so the room could not reach a vote. Start Proofsheet with "
                  "--room ADDRESS:PORT (for example --room 0.0.0.0:5001) and open the round again.")
+ROOM_NOTICE = "room"  # the flashed messages' category: what the room could not do, said on the page it was asked from
 
 
 @room_pages.app_context_processor
 def room_helpers() -> dict[str, Any]:
-    return {"room_of": room_view}
+    return {"room_of": room_view, "room_notices": lambda: get_flashed_messages(category_filter=[ROOM_NOTICE])}
 
 
 @room_pages.post("/api/arena/<id:round_id>/room")
@@ -52,9 +53,12 @@ def api_close(round_id: int) -> Any:
 
 @room_pages.post("/arena/<id:round_id>/room")
 def open_form(round_id: int) -> Any:
+    """Without JavaScript: the round's page with the QR code; when the room cannot be opened, back to the page the
+    button was on (the round's, or the run's tournament) saying why."""
     problem = _open_problem(_round(round_id))
     if problem:
-        abort(problem[0], problem[2])
+        flash(problem[2], ROOM_NOTICE)
+        return redirect(_asked_from(round_id), code=303)
     room().open(_round(round_id))
     return redirect(url_for("arena.round_page", round_id=round_id), code=303)
 
@@ -90,6 +94,15 @@ def _open_problem(found: ArenaRound) -> tuple[int, str, str] | None:
     if kept is not None and kept.closed:
         return 409, "closed", "The room's vote on this round is closed."
     return None
+
+
+def _asked_from(round_id: int) -> str:
+    """The page the room was asked for from: a run's tournament (said by the form, and only for one of its pairs),
+    else the round's own page."""
+    run_id = tournament_book().run_of(round_id) if request.form.get("from") == "tournament" else None
+    if run_id is not None:
+        return url_for("tournament.tournament_page", run_id=run_id)
+    return url_for("arena.round_page", round_id=round_id)
 
 
 def _round(round_id: int) -> ArenaRound:

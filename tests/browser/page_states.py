@@ -58,6 +58,7 @@ def made_states(app) -> list[PageState]:
                                             "contenders": [{"model": "flux"}, {"model": "sdxl-turbo"}]}).get_json()
     run = finished_run(client, [{"model": "flux", "size": "256x256"}, {"model": "sdxl-turbo", "size": "256x256"}],
                        prompts=["a kite", "a boat"], name="kites and boats")
+    run_cell = client.get(f"/api/runs/{run['id']}/cells").get_json()["cells"][0]["generation_id"]
     judged = client.post(f"/api/runs/{run['id']}/tournament/next").get_json()
     client.post(f"/api/arena/{judged['id']}/vote", json={"winner": "B"})
     client.get("/arena/leaderboard")  # the intervals, worked out in the background: the page once they are
@@ -78,6 +79,7 @@ def made_states(app) -> list[PageState]:
         PageState("servers", "/servers"),
         PageState("runs", "/runs"),
         PageState("run", f"/runs/{run['id']}"),
+        PageState("run's generation", f"/generations/{run_cell}"),
         PageState("tournament after a vote", f"/runs/{run['id']}/tournament?last={judged['id']}"),
         PageState("run leaderboard", f"/runs/{run['id']}/leaderboard"),
     ]

@@ -162,3 +162,17 @@ def test_a_person_pastes_prompts_picks_two_models_starts_watches_opens_the_grid_
         judged.append(before)
     board = requests.get(f"{slow_app.url}/api/runs/1/leaderboard", timeout=5).json()
     assert board["votes"] == 3 and len(set(judged)) == 3
+
+
+def test_a_cell_opened_from_the_grid_leads_back_to_its_run_at_the_page_and_row_it_was_on(page, live_app):
+    run_id = finished_run(live_app, [f"a lighthouse number {number}" for number in range(1, 28)], ["flux"],
+                          name="lighthouses")
+    page.goto(f"{live_app.url}/runs/{run_id}?page=2")
+    page.locator("tr#prompt-27 a.run-shot").click()
+    expect(page.locator("#result-title")).to_have_text("a lighthouse number 27")
+    back = page.get_by_role("link", name=f"← Run #{run_id}: lighthouses")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page).to_have_url(f"{live_app.url}/runs/{run_id}?page=2#prompt-27")
+    expect(page.locator("tr#prompt-27")).to_be_in_viewport()
+    expect(page.locator(".run-prompt-text").first).to_have_text("a lighthouse number 26")
