@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
-from proofsheet.history.run_grid import listed_before
+from proofsheet.history.run_grid import listed_before, run_count
 from proofsheet.web.context import gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
 from proofsheet.web.run_grid import run_cards
@@ -61,7 +61,10 @@ def gallery() -> str:
     filters = gallery_filters()
     result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
                              outcome=filters["outcome"], server=filters["server"], starred=filters["starred"] == "1")
-    return render_template("gallery.html", page=result, entries=_with_runs(result.rows, filters), filters=filters,
+    entries, runs = _with_runs(result.rows, filters), run_count(store().db)
+    # A filtered or searched page lists no run (see _with_runs): its heading counts none either.
+    return render_template("gallery.html", page=result, entries=entries, filters=filters,
+                           runs_total=0 if any(filters.values()) else runs, has_runs=runs > 0,
                            models=store().models(),
                            servers_used=store().servers(),
                            spending=store().spending(), prices_problem=store().prices.problem)

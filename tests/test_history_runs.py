@@ -1,0 +1,68 @@
+"""The History with runs in it, as a person reads it: a heading that counts the cards shown (generations and runs), and a
+spend that says it includes the runs'. Against the real demo server."""
+import html
+import re
+
+from tests.support import wait_until
+
+PRICED = {"model": "gpt-image-1", "size": "256x256"}  # priced by the tokens the demo server counts
+
+
+def finished_run(client, prompts, targets, name="a run"):
+    started = client.post("/api/runs", json={"prompts": prompts, "targets": targets, "name": name})
+    assert started.status_code == 201, started.get_json()
+    run_id = started.get_json()["id"]
+    assert wait_until(lambda: client.get(f"/api/runs/{run_id}").get_json()["status"] == "done", 60)
+    return run_id
+
+
+def text_of(page, pattern):
+    """The text a person reads in the element the pattern finds, tags left out and spaces as shown."""
+    found = re.search(pattern, page, re.S)
+    assert found, pattern
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", found.group(0)))).strip()
+
+
+def history(client, url="/generations"):
+    answer = client.get(url)
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def heading(page):
+    return text_of(page, r'<h1 id="gallery-title">.*?</h1>')
+
+
+def test_a_history_of_runs_only_counts_its_runs_and_says_the_spend_includes_their_generations(client):
+    for name in ("kites", "boats", "owls"):
+        finished_run(client, ["a kite", "a boat"], [PRICED], name=name)
+    page = history(client)
+    assert page.count('class="gallery-card run-card') == 3
+    assert heading(page) == "History 0 generations · 3 runs"
+    assert re.fullmatch(r"Estimated spend: \$\d+\.\d\d over 6 priced generations, the runs' included",
+                        text_of(page, r'<p class="spending".*?</p>'))
+
+
+def test_the_heading_counts_generations_and_runs_apart(client):
+    for number in range(12):
+        assert client.post("/api/generate", json={"prompt": f"a lighthouse {number}", **PRICED}).status_code == 200
+    finished_run(client, ["a kite"], [PRICED])
+    page = history(client)
+    assert heading(page) == "History 12 generations · 1 run"
+    assert "13 priced generations, the runs' included" in text_of(page, r'<p class="spending".*?</p>')
+
+
+def test_a_filtered_or_searched_history_lists_no_run_and_counts_none(client):
+    client.post("/api/generate", json={"prompt": "a kite by hand", **PRICED})
+    finished_run(client, ["a kite"], [PRICED])
+    for url in ("/generations?q=kite", "/generations?model=gpt-image-1", "/generations?outcome=succeeded"):
+        page = history(client, url)
+        assert 'run-card' not in page
+        assert heading(page) == "History 1 generation", url
+
+
+def test_a_history_without_runs_says_nothing_of_them(client):
+    client.post("/api/generate", json={"prompt": "a kite by hand", **PRICED})
+    page = history(client)
+    assert heading(page) == "History 1 generation"
+    assert re.fullmatch(r"Estimated spend: \$\d+\.\d\d over 1 priced generation", text_of(page, r'<p class="spending".*?</p>'))
