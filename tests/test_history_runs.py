@@ -1,7 +1,10 @@
-"""The History with runs in it, as a person reads it: a heading that counts the cards shown (generations and runs), and a
-spend that says it includes the runs'. Against the real demo server."""
+"""The History with runs in it, as a person reads it: a heading that counts the cards shown (generations and runs), a
+spend that says it includes the runs', no action bar when no card can be chosen, and a button pressed with nothing
+chosen coming back to the History with a word rather than an error page. Against the real demo server."""
 import html
 import re
+
+import pytest
 
 from tests.support import wait_until
 
@@ -66,3 +69,37 @@ def test_a_history_without_runs_says_nothing_of_them(client):
     page = history(client)
     assert heading(page) == "History 1 generation"
     assert re.fullmatch(r"Estimated spend: \$\d+\.\d\d over 1 priced generation", text_of(page, r'<p class="spending".*?</p>'))
+
+
+def test_a_page_of_run_cards_only_has_no_action_bar_and_one_with_a_generation_has(client):
+    finished_run(client, ["a kite"], [PRICED])
+    assert re.search(r'<p class="export-bar" id="export-bar"\s+hidden>', history(client))
+    client.post("/api/generate", json={"prompt": "a kite by hand", **PRICED})
+    page = history(client)
+    bar = re.search(r'<p class="export-bar" id="export-bar"[^>]*>', page).group(0)
+    assert "hidden" not in bar
+    assert page.count('name="id"') == 1  # the generation's box; the run's card has none
+
+
+@pytest.mark.parametrize("button", ["/present", "/generations/contact-sheet.png", "/generations/contact-sheet.html",
+                                    "/generations/export", "/generations/contact-sheet.png?download=1"])
+def test_a_history_button_pressed_with_nothing_chosen_comes_back_to_the_history_saying_so(client, button):
+    client.post("/api/generate", json={"prompt": "a kite by hand", **PRICED})
+    answer = client.get(button, headers={"Referer": "http://localhost/generations"})
+    assert answer.status_code == 303 and answer.headers["Location"] == "http://localhost/generations"
+    assert "Choose a card first: tick the box on each card to present, export or print." in history(client)
+
+
+def test_a_history_button_pressed_with_nothing_chosen_keeps_the_page_and_filters_it_was_pressed_on(client):
+    answer = client.get("/generations/export",
+                        headers={"Referer": "http://localhost/generations?model=gpt-image-1&page=2"})
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "http://localhost/generations?model=gpt-image-1&page=2"
+
+
+def test_the_same_addresses_asked_by_a_program_or_from_another_page_still_answer_with_the_reason(client):
+    assert client.get("/generations/export").status_code == 400
+    assert client.get("/generations/contact-sheet.png").status_code == 400
+    assert client.get("/present").status_code == 404
+    assert client.get("/present", headers={"Referer": "http://localhost/runs/1"}).status_code == 404
+    assert client.get("/present", headers={"Referer": "http://elsewhere.example/generations"}).status_code == 404

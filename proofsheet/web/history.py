@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
 from proofsheet.history.run_grid import listed_before, run_count
-from proofsheet.web.context import gallery_filters, ids_arg, page_number, runner, store
+from proofsheet.web.context import chosen_in_history, gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
 from proofsheet.web.run_grid import run_cards
 
@@ -65,6 +65,7 @@ def gallery() -> str:
     # A filtered or searched page lists no run (see _with_runs): its heading counts none either.
     return render_template("gallery.html", page=result, entries=entries, filters=filters,
                            runs_total=0 if any(filters.values()) else runs, has_runs=runs > 0,
+                           choosable=any(not entry.get("run") for entry in entries),
                            models=store().models(),
                            servers_used=store().servers(),
                            spending=store().spending(), prices_problem=store().prices.problem)
@@ -92,6 +93,7 @@ def generation_card(generation_id: int) -> str:
 
 
 @history.get("/generations/export")
+@chosen_in_history
 def export() -> Response:
     ids = ids_arg(500)
     if not ids:
