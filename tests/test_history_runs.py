@@ -103,3 +103,14 @@ def test_the_same_addresses_asked_by_a_program_or_from_another_page_still_answer
     assert client.get("/present").status_code == 404
     assert client.get("/present", headers={"Referer": "http://localhost/runs/1"}).status_code == 404
     assert client.get("/present", headers={"Referer": "http://elsewhere.example/generations"}).status_code == 404
+
+
+def test_a_runs_card_is_served_alone_for_the_history_following_it(client):
+    run_id = finished_run(client, ["a kite", "a boat"], [PRICED], name="kites & boats")
+    answer = client.get(f"/runs/{run_id}/card")
+    assert answer.status_code == 200
+    card = answer.get_data(as_text=True)
+    assert f'data-run-card="{run_id}"' in card and 'data-run-status="done"' in card
+    assert "kites &amp; boats" in card and card.count("<img ") == 2
+    assert text_of(card, r"<span data-run-card-counts>.*?</span>") == "done · 2 done of 2"
+    assert client.get(f"/runs/{run_id + 1}/card").status_code == 404

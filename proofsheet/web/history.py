@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from proofsheet.history.run_grid import listed_before, run_count
 from proofsheet.web.context import chosen_in_history, gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
-from proofsheet.web.run_grid import run_cards
+from proofsheet.web.run_grid import run_card, run_cards
 
 history = Blueprint("history", __name__)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -90,6 +90,12 @@ def generation_card(generation_id: int) -> str:
     row = store().gallery_row(generation_id) or abort(404)
     template = "_recent_item.html" if request.args.get("style") == "recent" else "_gallery_card.html"
     return render_template(template, row=row)
+
+
+@history.get("/runs/<id:run_id>/card")
+def run_card_fragment(run_id: int) -> str:
+    """A run as the History shows it, for the History page following the run live."""
+    return render_template("_run_card.html", row=run_card(run_id) or abort(404))
 
 
 @history.get("/generations/export")

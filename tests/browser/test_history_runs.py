@@ -1,5 +1,6 @@
 """The History with runs in it, in Chromium: the action bar only where a card can be chosen, its buttons disabled
-until one is, and every one of them on a phone's screen and big enough to tap."""
+until one is, every one of them on a phone's screen and big enough to tap, and a running run's card following the
+run to its end without a reload."""
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -9,6 +10,13 @@ from tests.support import wait_until
 
 BUTTONS = ["Present chosen", "Contact sheet (PNG)", "Contact sheet (HTML)", "Export chosen as .zip",
            "Download sheet (PNG)"]
+
+
+@pytest.fixture
+def slow_app(tmp_path, make_app, serve_app, start_demo):
+    """Each image takes 0.4 s: a run of six calls, one at a time, lasts long enough to watch."""
+    demo = start_demo(delay=0.4)
+    return serve_app(make_app(tmp_path, demo.api_base, WTF_CSRF_ENABLED=True))
 
 
 def start_run(live, prompts, **fields):
@@ -76,6 +84,22 @@ def test_on_a_phone_every_button_of_the_bar_is_on_the_screen_and_big_enough_to_t
     with page.expect_popup() as opened:
         bar.get_by_role("button", name="Contact sheet (HTML)").tap()
     expect(opened.value.locator("h1")).to_be_visible()
+
+
+def test_a_running_runs_card_follows_the_run_to_its_end_without_a_reload(page, slow_app):
+    run_id = start_run(slow_app, [f"a lighthouse number {n}" for n in range(1, 7)], name="lighthouses")
+    page.goto(slow_app.url + "/generations")
+    card = page.locator(f'[data-run-card="{run_id}"]')
+    counts = card.locator("[data-run-card-counts]")
+    expect(counts).to_contain_text("running")
+    page.evaluate("() => { window.stillTheSamePage = true; }")  # gone if the page were reloaded
+    served = counts.inner_text()
+    expect(counts).not_to_have_text(served, timeout=10_000)  # it moves while the run goes
+    expect(counts).to_have_text("done · 6 done of 6", timeout=30_000)
+    expect(card.locator("progress")).to_have_attribute("value", "6")
+    expect(card.locator("img")).to_have_count(4)  # its first images, in place of the blank tile
+    expect(card).to_have_attribute("data-run-status", "done")
+    assert page.evaluate("() => window.stillTheSamePage === true")
 
 
 def test_without_javascript_a_button_pressed_with_nothing_chosen_comes_back_to_the_history_saying_so(
