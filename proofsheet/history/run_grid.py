@@ -143,6 +143,11 @@ def runs_between(db: sqlite3.Connection, after: float | None, up_to: float | Non
         "ORDER BY id DESC LIMIT ?", (after, after, up_to, up_to, limit))]
 
 
+def run_count(db: sqlite3.Connection) -> int:
+    """How many runs the History holds: each is one card among its generations."""
+    return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
 def listed_before(db: sqlite3.Connection, generation_id: int) -> float | None:
     """When the History's generation listed just before (newer than) this one was made; None for the newest."""
     row = db.execute("SELECT created_at FROM generations WHERE id > ? AND via <> 'run' ORDER BY id LIMIT 1",

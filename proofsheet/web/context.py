@@ -4,10 +4,12 @@ Blueprints import from here, never from app.py, so the web layer has no import l
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+import urllib.parse
+from typing import Any, Callable, TypeVar
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from werkzeug.routing import BaseConverter, Rule
 
 from proofsheet.asking.bodies import read_json
@@ -26,7 +28,9 @@ from proofsheet.upstream.client import ImageServerClient
 from proofsheet.upstream.models import ModelCatalog
 from proofsheet.upstream.servers import Server, ServerRegistry
 from proofsheet.web.errors import api_error
+from proofsheet.web.guards import own_origin
 
+View = TypeVar("View", bound=Callable[..., Any])
 ID = re.compile(r"^[0-9]{1,18}$")  # ASCII digits, small enough for SQLite
 
 
@@ -144,6 +148,21 @@ def ids_arg(limit: int) -> list[int]:
     each once, at most `limit`; anything that is not an id is left out."""
     given = [value.strip() for value in ",".join([request.args.get("ids", ""), *request.args.getlist("id")]).split(",")]
     return list(dict.fromkeys(int(value) for value in given if ID.match(value)))[:limit]
+
+
+def chosen_in_history(view: View) -> View:
+    """For a route the History's action bar sends its chosen cards to: pressed with none chosen (without
+    JavaScript, which keeps those buttons disabled until a card is), it goes back to the History saying so, rather
+    than to an error page."""
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        back = request.referrer or ""
+        from_history = own_origin(back) and urllib.parse.urlsplit(back).path == url_for("history.gallery")
+        if not from_history or ids_arg(1):
+            return view(*args, **kwargs)  # a program asking with nothing chosen is told why, as before
+        flash("Choose a card first: tick the box on each card to present, export or print.")
+        return redirect(back, code=303)  # the page of the History it was pressed on, its filters kept
+    return checked  # type: ignore[return-value]
 
 
 def gallery_filters() -> dict[str, str]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 
-from proofsheet.history.run_grid import listed_before
-from proofsheet.web.context import gallery_filters, ids_arg, page_number, runner, store
+from proofsheet.history.run_grid import listed_before, run_count
+from proofsheet.web.context import chosen_in_history, gallery_filters, ids_arg, page_number, runner, store
 from proofsheet.web.guards import own_origin
-from proofsheet.web.run_grid import run_cards
+from proofsheet.web.run_grid import run_card, run_cards
 
 history = Blueprint("history", __name__)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -61,7 +61,11 @@ def gallery() -> str:
     filters = gallery_filters()
     result = store().gallery(page=page_number(), query=filters["q"], model=filters["model"],
                              outcome=filters["outcome"], server=filters["server"], starred=filters["starred"] == "1")
-    return render_template("gallery.html", page=result, entries=_with_runs(result.rows, filters), filters=filters,
+    entries, runs = _with_runs(result.rows, filters), run_count(store().db)
+    # A filtered or searched page lists no run (see _with_runs): its heading counts none either.
+    return render_template("gallery.html", page=result, entries=entries, filters=filters,
+                           runs_total=0 if any(filters.values()) else runs, has_runs=runs > 0,
+                           choosable=any(not entry.get("run") for entry in entries),
                            models=store().models(),
                            servers_used=store().servers(),
                            spending=store().spending(), prices_problem=store().prices.problem)
@@ -88,7 +92,14 @@ def generation_card(generation_id: int) -> str:
     return render_template(template, row=row)
 
 
+@history.get("/runs/<id:run_id>/card")
+def run_card_fragment(run_id: int) -> str:
+    """A run as the History shows it, for the History page following the run live."""
+    return render_template("_run_card.html", row=run_card(run_id) or abort(404))
+
+
 @history.get("/generations/export")
+@chosen_in_history
 def export() -> Response:
     ids = ids_arg(500)
     if not ids:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from proofsheet.history.records import StoredGeneration
-from proofsheet.web.context import arena_book, id_arg, ids_arg, store
+from proofsheet.web.context import arena_book, chosen_in_history, id_arg, ids_arg, store
 
 present_pages = Blueprint("present", __name__)
 MAX_SLIDES = 200
@@ -15,6 +15,7 @@ RUN_PAGE = re.compile(r"^/runs/[0-9]{1,18}$")  # the one place a selection's Esc
 
 
 @present_pages.get("/present")
+@chosen_in_history
 def present() -> str:
     """`?group=ID` (a comparison), `?round=ID` (an arena round: names hidden until its vote), or `?ids=1,2,3` / `?id=1&id=2`
     (a selection from the history; `back=/runs/ID` for a run's row). `?hide=1` leaves models and servers out of the captions."""

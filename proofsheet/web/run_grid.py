@@ -87,9 +87,11 @@ def _sheet_cell(label: str, cell: dict[str, Any] | None) -> SheetCell:
 
 def run_cards(after: float | None, up_to: float | None) -> list[dict[str, Any]]:
     """The runs started in a stretch of the History's time, each as its card shows it: progress and covers."""
-    cards = []
-    for run_id in run_grid.runs_between(store().db, after, up_to):
-        found = progress(run_book(), run_id)
-        if found:
-            cards.append({**found, "run": True, "covers": run_grid.covers(store().db, run_id)})
-    return cards
+    cards = [run_card(run_id) for run_id in run_grid.runs_between(store().db, after, up_to)]
+    return [card for card in cards if card]
+
+
+def run_card(run_id: int) -> dict[str, Any] | None:
+    """A run as its History card shows it: its progress and its first images; None when there is no such run."""
+    found = progress(run_book(), run_id)
+    return {**found, "run": True, "covers": run_grid.covers(store().db, run_id)} if found else None

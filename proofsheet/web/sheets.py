@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from proofsheet.contact_sheet import Sheet, SheetCell, inline_image, render_png
 from proofsheet.history.records import Group, StoredGeneration
-from proofsheet.web.context import ids_arg, page_number, run_book, store
+from proofsheet.web.context import chosen_in_history, ids_arg, page_number, run_book, store
 from proofsheet.web.run_grid import grid_page, grid_sheet
 
 sheets = Blueprint("sheets", __name__)
@@ -41,11 +41,13 @@ def run_sheet_html(run_id: int) -> Response:
 
 
 @sheets.get("/generations/contact-sheet.png")
+@chosen_in_history
 def selection_sheet_png() -> Response:
     return _png(_selection_sheet(), "proofsheet-selection")
 
 
 @sheets.get("/generations/contact-sheet.html")
+@chosen_in_history
 def selection_sheet_html() -> Response:
     return _html(_selection_sheet(), "proofsheet-selection")
 
