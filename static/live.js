@@ -60,11 +60,13 @@
 
   // The figures a `run` event carries, shown at once on the run's card.
   function showRun(card, run) {
-    const bar = card.querySelector("[data-run-card-bar]");
-    if (bar) {
-      bar.max = run.total;
-      bar.value = run.done + run.failed;
-      bar.textContent = `${run.done + run.failed} / ${run.total}`;
+    const finished = card.querySelector("[data-run-bar-finished]");
+    const done = card.querySelector("[data-run-bar-done]");
+    if (finished && done) {
+      finished.max = done.max = run.total;
+      finished.value = run.done + run.failed;
+      finished.textContent = `${run.done + run.failed} / ${run.total}`;
+      done.value = run.done;
     }
     const counts = card.querySelector("[data-run-card-counts]");
     const failed = run.failed ? ` · ${run.failed} failed` : "";

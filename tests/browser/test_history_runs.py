@@ -96,7 +96,8 @@ def test_a_running_runs_card_follows_the_run_to_its_end_without_a_reload(page, s
     served = counts.inner_text()
     expect(counts).not_to_have_text(served, timeout=10_000)  # it moves while the run goes
     expect(counts).to_have_text("done · 6 done of 6", timeout=30_000)
-    expect(card.locator("progress")).to_have_attribute("value", "6")
+    expect(card.locator("[data-run-bar-finished]")).to_have_attribute("value", "6")
+    expect(card.locator("[data-run-bar-done]")).to_have_attribute("value", "6")
     expect(card.locator("img")).to_have_count(4)  # its first images, in place of the blank tile
     expect(card).to_have_attribute("data-run-status", "done")
     assert page.evaluate("() => window.stillTheSamePage === true")
